@@ -1,0 +1,191 @@
+"""The event contract: immutable Article, Event and DeadLetter models.
+
+Every Kafka message value and every line ``python -m pipeline extract`` prints is the JSON
+of one of these models. ``python -m pipeline schemas`` writes their JSON Schemas to
+``schemas/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = "1.0.0"
+
+EventType = Literal["statement", "military_update", "commitment"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def stable_id(*parts: str, length: int = 32) -> str:
+    """A deterministic hex id: the same parts always give the same id."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Article(_Frozen):
+    """One extracted article: metadata plus the clean text that event offsets refer to."""
+
+    article_id: str = Field(description="Stable id derived from the article's canonical URL.")
+    url: str = Field(description="Canonical URL when the page declares one, else the fetched URL.")
+    fetched_url: str | None = Field(default=None, description="The URL or path actually read.")
+    title: str | None = None
+    author: str | None = None
+    published_at: str | None = Field(default=None, description="ISO 8601 date or datetime.")
+    language: str | None = Field(default=None, description="ISO 639-1 code.")
+    source: str | None = Field(default=None, description="Site name or host.")
+    text: str = Field(description="The extracted main text; event offsets index into it.")
+    content_sha256: str = Field(description="SHA-256 of ``text``.")
+    ingested_at: datetime = Field(default_factory=utc_now)
+
+    @classmethod
+    def build(cls, *, url: str, text: str, **fields: Any) -> Article:
+        """Build an article, deriving its id and fingerprint."""
+        return cls(
+            article_id=stable_id("article", url, length=24),
+            url=url,
+            text=text,
+            content_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            **fields,
+        )
+
+    def ref(self) -> ArticleRef:
+        return ArticleRef(
+            article_id=self.article_id,
+            url=self.url,
+            title=self.title,
+            published_at=self.published_at,
+            language=self.language,
+            source=self.source,
+        )
+
+
+class ArticleRef(_Frozen):
+    """The article fields copied into every event."""
+
+    article_id: str
+    url: str
+    title: str | None = None
+    published_at: str | None = None
+    language: str | None = None
+    source: str | None = None
+
+
+class Evidence(_Frozen):
+    """Where the event stands in the article: ``text == article.text[start:end]``."""
+
+    text: str = Field(min_length=1)
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _span_matches_text(self) -> Evidence:
+        if self.end - self.start != len(self.text):
+            raise ValueError("evidence end - start must equal len(text)")
+        return self
+
+
+class StatementDetails(_Frozen):
+    kind: Literal["statement"] = "statement"
+    speaker: str | None
+    speaker_role: str | None = None
+    content: str
+    direct_quote: bool
+    reporting_verb: str | None = None
+
+
+class MilitaryUpdateDetails(_Frozen):
+    kind: Literal["military_update"] = "military_update"
+    actor: str | None
+    action: str
+    location: str | None
+    claimed_by: str | None = None
+    related_places: list[str] = Field(default_factory=list)
+    figures: list[str] = Field(default_factory=list)
+
+
+class CommitmentDetails(_Frozen):
+    kind: Literal["commitment"] = "commitment"
+    party: str | None
+    commitment: str
+    amount: str | None = None
+    deadline: str | None = None
+    venue: str | None = None
+    breakdown: list[str] = Field(default_factory=list)
+
+
+Details = Annotated[
+    StatementDetails | MilitaryUpdateDetails | CommitmentDetails, Field(discriminator="kind")
+]
+
+
+class Extractor(_Frozen):
+    name: str
+    version: str
+
+
+class Event(_Frozen):
+    """One typed event found in one article."""
+
+    event_id: str = Field(description="Deterministic: same article content, same id.")
+    event_type: EventType
+    schema_version: str = SCHEMA_VERSION
+    article: ArticleRef
+    occurred_at: str | None = Field(default=None, description="ISO date when the text says.")
+    evidence: Evidence
+    details: Details
+    confidence: float = Field(ge=0.0, le=1.0)
+    extractor: Extractor
+    ingested_at: datetime = Field(default_factory=utc_now)
+
+    @model_validator(mode="after")
+    def _details_match_type(self) -> Event:
+        if self.details.kind != self.event_type:
+            raise ValueError(f"details of kind {self.details.kind} on a {self.event_type} event")
+        return self
+
+    @staticmethod
+    def make_id(content_sha256: str, event_type: str, start: int, end: int) -> str:
+        return stable_id("event", content_sha256, event_type, str(start), str(end))
+
+
+class DeadLetter(_Frozen):
+    """Anything that could not go through: which input, which stage, why."""
+
+    dead_letter_id: str
+    stage: str = Field(description="fetch | extract | split | validate | publish")
+    reason: str
+    source: str = Field(description="The URL, path or event id that failed.")
+    error_type: str | None = None
+    http_status: int | None = None
+    article_id: str | None = None
+    event_id: str | None = None
+    failed_expectations: list[str] = Field(default_factory=list)
+    payload: dict[str, Any] | None = Field(
+        default=None, description="The event or article metadata that failed, when there is one."
+    )
+    schema_version: str = SCHEMA_VERSION
+    occurred_at: datetime = Field(default_factory=utc_now)
+
+    @classmethod
+    def build(cls, *, stage: str, reason: str, source: str, **fields: Any) -> DeadLetter:
+        return cls(
+            dead_letter_id=stable_id("dead_letter", stage, source, reason),
+            stage=stage,
+            reason=reason,
+            source=source,
+            **fields,
+        )
+
+
+def event_json_schema() -> dict[str, Any]:
+    return Event.model_json_schema()
