@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     topic_commitments: str = "news.commitments"
     topic_dead_letter: str = "news.dead_letter"
     topic_partitions: int = 3
+    topic_replication_factor: int = 1
 
     # Fetching
     fetch_timeout_s: float = 20.0
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
         default=None, description="GX project folder; defaults to the repository's expectations/."
     )
     sources_file: Path | None = None
+
+    # Scheduling
+    schedule: str | None = Field(default="*/15 * * * *", description="Cron or preset; empty: manual only.")
 
     @cached_property
     def kafka_dir(self) -> Path:

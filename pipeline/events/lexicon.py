@@ -1,0 +1,90 @@
+"""Per-language lexicons: YAML data files loaded once and compiled into regexes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+SUPPORTED_LANGUAGES = ("fr", "en", "de")
+
+
+def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> str:
+    """An alternation of literal phrases, longest first, with flexible whitespace and apostrophes."""
+    parts = []
+    for phrase in sorted(set(phrases), key=len, reverse=True):
+        escaped = re.escape(phrase.strip())
+        escaped = escaped.replace(r"\ ", r"\s+").replace("'", "['’]").replace("’", "['’]")
+        parts.append(escaped)
+    return "|".join(parts) if parts else r"(?!x)x"
+
+
+def word_pattern(phrases: list[str] | tuple[str, ...]) -> str:
+    """Like :func:`phrase_pattern`, bounded so that only whole words match."""
+    return rf"(?<![\w-])(?:{phrase_pattern(phrases)})(?![\w-])"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The word lists of one language plus the regexes built from them once."""
+
+    language: str
+    data: dict[str, Any]
+    regex: dict[str, re.Pattern[str]] = field(default_factory=dict)
+
+    def words(self, *path: str) -> list[str]:
+        """The list at ``path`` (e.g. ``"reporting", "present"``); empty when missing."""
+        node: Any = self.data
+        for key in path:
+            node = node.get(key, {}) if isinstance(node, dict) else {}
+        return list(node) if isinstance(node, list | dict) else []
+
+    def mapping(self, *path: str) -> dict[str, Any]:
+        """The mapping at ``path``; empty when missing."""
+        node: Any = self.data
+        for key in path:
+            node = node.get(key, {}) if isinstance(node, dict) else {}
+        return dict(node) if isinstance(node, dict) else {}
+
+    def value(self, *path: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return default
+            node = node[key]
+        return node
+
+    def lower_set(self, *path: str) -> frozenset[str]:
+        return frozenset(w.lower() for w in self.words(*path))
+
+
+def _compile(data: dict[str, Any]) -> dict[str, re.Pattern[str]]:
+    """Compile the regexes every module shares, once per language."""
+    lex = Lexicon(language=data["language"], data=data)
+    flags = re.IGNORECASE
+    months = phrase_pattern(lex.words("dates", "months"))
+    out: dict[str, re.Pattern[str]] = {
+        "date": re.compile(lex.value("dates", "date_pattern", default=r"(?!x)x").replace(
+            "{months}", months), flags),
+        "weekday": re.compile(word_pattern(lex.words("dates", "weekdays")), flags),
+        "relative_day": re.compile(word_pattern(lex.words("dates", "relative_days")), flags),
+        "same_day": re.compile(word_pattern(lex.words("dates", "same_day")), flags),
+    }
+    return out
+
+
+@cache
+def load_lexicon(language: str) -> Lexicon | None:
+    """The lexicon of ``language`` (ISO 639-1), or None when there is no data file for it."""
+    if not language or language.lower()[:2] not in SUPPORTED_LANGUAGES:
+        return None
+    name = f"{language.lower()[:2]}.yaml"
+    path = resources.files("pipeline.events") / "lexicons" / name
+    if not path.is_file():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Lexicon(language=data["language"], data=data, regex=_compile(data))

@@ -1,0 +1,131 @@
+"""Sentence splitting with character offsets into the article text.
+
+Trafilatura puts each paragraph or heading on its own line, so lines are split first; a
+short line without final punctuation is a heading and never yields events.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TERMINAL = ".!?…"
+_CLOSERS = "»”\"')]’"
+_OPENERS = {"«": "»", "“": "”"}
+_LINE = re.compile(r"[^\n]+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_BULLET = re.compile(r"^\s*(?:[-•*–—·]|\d+[.)])\s")
+_ABBREV_TOKEN = re.compile(r"([\w.’'-]+)$", re.UNICODE)
+MAX_HEADING_WORDS = 22
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: ``text == article_text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+    paragraph: int
+    heading: bool = False
+
+
+def is_heading(line: str) -> bool:
+    """A line is a heading (or list item) when it does not end like a sentence and is short."""
+    stripped = line.strip()
+    if _BULLET.match(stripped):
+        return True
+    if stripped and stripped[-1] in _TERMINAL + _CLOSERS + ":;":
+        return False
+    return len(_WORD.findall(stripped)) <= MAX_HEADING_WORDS
+
+
+def _is_abbreviation(before: str, abbreviations: frozenset[str]) -> bool:
+    """Whether the token ending just before a period is an abbreviation or an initial."""
+    match = _ABBREV_TOKEN.search(before)
+    if not match:
+        return False
+    token = match.group(1).lstrip("(«“\"'’")
+    bare = token.rstrip(".")
+    if len(bare) == 1 and bare.isalpha() and bare.isupper():
+        return True  # an initial: "J. Smith"
+    if "." in bare and all(len(p) <= 2 for p in bare.split(".") if p):
+        return True  # "U.S", "a.m", "J.-C"
+    return bare.lower() in abbreviations or bare in abbreviations
+
+
+def _boundaries(line: str, abbreviations: frozenset[str], track_quotes: bool) -> list[int] | None:
+    """End offsets of sentences in ``line``; None when quotes are unbalanced."""
+    ends: list[int] = []
+    depth = 0
+    straight_open = False
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if track_quotes:
+            if ch in _OPENERS:
+                depth += 1
+            elif ch in ("»", "”") and depth > 0:
+                depth -= 1
+            elif ch == '"':
+                straight_open = not straight_open
+        if ch in _TERMINAL and depth == 0 and not straight_open:
+            j = i + 1
+            while j < n and line[j] in _TERMINAL:
+                j += 1
+            while j < n and line[j] in _CLOSERS:
+                if line[j] == '"':
+                    break
+                j += 1
+            if j >= n:
+                break
+            if not line[j].isspace():
+                i = j
+                continue
+            k = j
+            while k < n and line[k].isspace():
+                k += 1
+            nxt = line[k] if k < n else ""
+            starts_new = nxt.isupper() or nxt.isdigit() or nxt in "«“\"'(—–-"
+            if starts_new and not (ch == "." and _is_abbreviation(line[:i], abbreviations)):
+                ends.append(j)
+                i = k
+                continue
+        i += 1
+    if track_quotes and (depth != 0 or straight_open):
+        return None
+    return ends
+
+
+def split_sentences(text: str, abbreviations: frozenset[str] = frozenset()) -> list[Sentence]:
+    """Split ``text`` into sentences whose offsets index into ``text``.
+
+    Args:
+        text: the article text (lines are paragraphs or headings).
+        abbreviations: tokens (without their final period) that do not end a sentence.
+    """
+    abbreviations = frozenset(a.lower() for a in abbreviations) | abbreviations
+    sentences: list[Sentence] = []
+    for paragraph, match in enumerate(_LINE.finditer(text)):
+        line = match.group(0)
+        if not line.strip():
+            continue
+        base = match.start()
+        if is_heading(line):
+            lead = len(line) - len(line.lstrip())
+            body = line.strip()
+            sentences.append(Sentence(base + lead, base + lead + len(body), body, paragraph, True))
+            continue
+        ends = _boundaries(line, abbreviations, track_quotes=True)
+        if ends is None:
+            ends = _boundaries(line, abbreviations, track_quotes=False) or []
+        start = 0
+        for end in [*ends, len(line)]:
+            chunk = line[start:end]
+            lead = len(chunk) - len(chunk.lstrip())
+            body = chunk.strip()
+            if body:
+                s = base + start + lead
+                sentences.append(Sentence(s, s + len(body), body, paragraph))
+            start = end
+    return sentences

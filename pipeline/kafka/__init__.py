@@ -1,0 +1,1 @@
+"""Kafka tooling: the local development broker, client factories and topic admin."""

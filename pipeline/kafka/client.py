@@ -1,0 +1,117 @@
+"""Kafka client factories: one place that turns settings into kafka-python clients.
+
+kafka-python 3 changed defaults, so every setting that matters is set explicitly here.
+When no bootstrap servers are configured, the local development broker is used (and
+started if it is not running).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from kafka.serializer import Deserializer
+
+from pipeline.errors import BrokerError
+from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+    from pipeline.kafka.broker import LocalBroker
+
+
+def local_broker(settings: Settings) -> LocalBroker:
+    from pipeline.kafka.broker import LocalBroker
+
+    return LocalBroker(settings.kafka_dir)
+
+
+def resolve_bootstrap_servers(settings: Settings, *, start_local: bool = True) -> str:
+    """Configured bootstrap servers, else the local broker's address (starting it if allowed)."""
+    if settings.kafka_bootstrap_servers:
+        return settings.kafka_bootstrap_servers
+    broker = local_broker(settings)
+    state = broker.status()
+    if state is None:
+        if not start_local:
+            raise BrokerError(
+                "no Kafka bootstrap servers configured and the local broker is not running "
+                "(start it with `python -m pipeline kafka start`)"
+            )
+        state = broker.start()
+    return state.bootstrap_servers
+
+
+def common_config(settings: Settings) -> dict[str, Any]:
+    """Connection and security options shared by producer, consumer and admin."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": resolve_bootstrap_servers(settings).split(","),
+        "client_id": settings.kafka_client_id,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        config["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        config["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            config["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return config
+
+
+def make_producer(settings: Settings) -> KafkaProducer:
+    """A producer that waits for all in-sync replicas and never writes a record twice."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
+        **common_config(settings),
+        acks="all",
+        enable_idempotence=True,
+        retries=2**31 - 1,
+        max_in_flight_requests_per_connection=5,
+        delivery_timeout_ms=int(settings.kafka_delivery_timeout_s * 1000),
+        request_timeout_ms=min(30000, int(settings.kafka_delivery_timeout_s * 1000) - 1),
+        linger_ms=20,
+        batch_size=256 * 1024,
+        compression_type="gzip",
+        allow_auto_create_topics=False,
+        max_block_ms=int(settings.kafka_delivery_timeout_s * 1000),
+    )
+
+
+class _KeyDeserializer(Deserializer):
+    def deserialize(self, topic: str, headers: Any, data: bytes | None) -> str | None:
+        return data.decode("utf-8") if data is not None else None
+
+
+class _JsonDeserializer(Deserializer):
+    def deserialize(self, topic: str, headers: Any, data: bytes | None) -> Any:
+        return json.loads(data.decode("utf-8")) if data is not None else None
+
+
+def make_consumer(
+    settings: Settings,
+    *topics: str,
+    group_id: str | None = None,
+    from_beginning: bool = True,
+    timeout_ms: int = 10000,
+) -> KafkaConsumer:
+    """A consumer of committed records only, decoding JSON values and UTF-8 keys."""
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        *topics,
+        **common_config(settings),
+        group_id=group_id,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=group_id is not None,
+        isolation_level="read_committed",
+        consumer_timeout_ms=timeout_ms,
+        key_deserializer=_KeyDeserializer(),
+        value_deserializer=_JsonDeserializer(),
+    )
+
+
+def make_admin(settings: Settings) -> KafkaAdminClient:
+    from kafka import KafkaAdminClient
+
+    return KafkaAdminClient(**common_config(settings), request_timeout_ms=30000)

@@ -1,0 +1,31 @@
+"""JSON Schema export of the event contract (``schemas/`` in the repository)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from pipeline.models import Article, DeadLetter, Event
+
+CONTRACT: dict[str, type[BaseModel]] = {
+    "event.schema.json": Event,
+    "article.schema.json": Article,
+    "dead_letter.schema.json": DeadLetter,
+}
+
+
+def schema_of(model: type[BaseModel]) -> dict[str, object]:
+    schema = model.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def write_schemas(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in CONTRACT.items():
+        path = out / name
+        path.write_text(json.dumps(schema_of(model), indent=2, ensure_ascii=False) + "\n")
+        written.append(path)
+    return written

@@ -1,0 +1,87 @@
+"""Shared fixtures: paths to the shared corpus, the real local Kafka broker, a local HTTP server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+SEED = SHARED / "seed"
+CORPUS = SHARED / "corpus"
+
+
+@pytest.fixture(scope="session")
+def seed_dir() -> Path:
+    assert SEED.is_dir(), f"the shared seed is expected beside the checkout at {SEED}"
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def corpus_pages() -> Path:
+    pages = CORPUS / "pages"
+    assert pages.is_dir(), f"the shared corpus is expected beside the checkout at {pages}"
+    return pages
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a local KRaft broker for the session."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    from pipeline.kafka.broker import LocalBroker
+
+    broker = LocalBroker(
+        tmp_path_factory.mktemp("kafka"), lib_dir=REPO_ROOT / ".state" / "kafka" / "lib"
+    )
+    state = broker.start()
+    try:
+        yield state.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+@pytest.fixture()
+def topic_prefix() -> str:
+    """A unique prefix so each test reads only the topics it wrote."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture()
+def kafka_settings(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Settings:
+    return Settings(
+        state_dir=tmp_path / "state",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_articles=f"{topic_prefix}.news.articles",
+        topic_statements=f"{topic_prefix}.news.statements",
+        topic_military_updates=f"{topic_prefix}.news.military_updates",
+        topic_commitments=f"{topic_prefix}.news.commitments",
+        topic_dead_letter=f"{topic_prefix}.news.dead_letter",
+        topic_partitions=2,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_server() -> Iterator[str]:
+    """The project's sample site served over HTTP on 127.0.0.1."""
+    from pipeline.demo import SAMPLES, serve_folder
+
+    with serve_folder(SAMPLES) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def seed_server(seed_dir: Path) -> Iterator[str]:
+    """The shared reference article's HTML served over HTTP on 127.0.0.1."""
+    from pipeline.demo import serve_folder
+
+    with serve_folder(seed_dir) as base_url:
+        yield base_url
