@@ -40,21 +40,40 @@ def airflow_env(settings: Settings, extra: dict[str, str] | None = None) -> dict
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "PIPELINE_STATE_DIR": str(settings.state_dir.resolve()),
             "GX_ANALYTICS_ENABLED": "False",
         }
     )
-    if settings.kafka_bootstrap_servers:
-        env["PIPELINE_KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    env.update(settings_env(settings))
     env.update(extra or {})
     return env
 
 
-def airflow_cli(settings: Settings, *args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The explicitly set settings as ``PIPELINE_*`` variables, for a child process."""
+    env = {}
+    for name in sorted(settings.model_fields_set):
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"PIPELINE_{name.upper()}"] = str(value.resolve() if isinstance(value, Path) else value)
+    env["PIPELINE_STATE_DIR"] = str(settings.state_dir.resolve())
+    return env
+
+
+def airflow_cli(
+    settings: Settings, *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     """Run ``airflow ARGS`` with the embedded configuration; raise with its output on failure."""
     cmd = [str(Path(sys.executable).with_name("airflow")), *args]
     proc = subprocess.run(
-        cmd, env=env or airflow_env(settings), capture_output=True, text=True, timeout=timeout, check=False
+        cmd,
+        env=env or airflow_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if proc.returncode != 0:
         raise AirflowCommandError(
@@ -74,10 +93,20 @@ def ensure_db(settings: Settings) -> None:
     marker.write_text("ok\n")
 
 
-def dags_test(settings: Settings, dag_id: str, conf: dict[str, object], env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def dags_test(
+    settings: Settings,
+    dag_id: str,
+    conf: dict[str, object],
+    env_extra: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run one DAG run in-process with ``airflow dags test`` (no scheduler needed)."""
     ensure_db(settings)
     return airflow_cli(
-        settings, "dags", "test", dag_id, "--conf", json.dumps(conf),
+        settings,
+        "dags",
+        "test",
+        dag_id,
+        "--conf",
+        json.dumps(conf),
         env=airflow_env(settings, env_extra),
     )

@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("run", help="run the whole chain once without the scheduler")
-    p.add_argument("sources", nargs="*", metavar="SOURCES", help="URLs, saved pages, folders, sources files")
+    p.add_argument(
+        "sources", nargs="*", metavar="SOURCES", help="URLs, saved pages, folders, sources files"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_run)
 
@@ -116,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic")
     p.add_argument("--from-beginning", action="store_true")
     p.add_argument("--max", type=int, default=None)
-    p.add_argument("--timeout-ms", type=int, default=5000, help="stop after this long without a message")
+    p.add_argument(
+        "--timeout-ms", type=int, default=5000, help="stop after this long without a message"
+    )
     p.set_defaults(func=cmd_consume)
 
     p = sub.add_parser("kafka", help="manage the local development broker")
@@ -127,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="schemas")
     p.set_defaults(func=cmd_schemas)
 
-    p = sub.add_parser("demo", help="run the ingestion DAG on the bundled sample and print events per topic")
+    p = sub.add_parser(
+        "demo", help="run the ingestion DAG on the bundled sample and print events per topic"
+    )
     p.add_argument("--no-airflow", action="store_true", help="run the chain without Airflow")
     p.set_defaults(func=cmd_demo)
     return parser

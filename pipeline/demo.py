@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -11,9 +11,15 @@ from pipeline.models import Article
 
 # Short function words that separate the languages we split, and German which we detect.
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "fr": frozenset("le la les des du un une et est sont dans pour par sur avec que qui pas plus au aux ce cette il elle ont été".split()),
-    "en": frozenset("the of and to in is are was were for on with that this by from at as it has have be will".split()),
-    "de": frozenset("der die das und ist sind nicht mit von den dem ein eine zu auf für im sich auch wurde".split()),
+    "fr": frozenset(
+        ["le", "la", "les", "des", "du", "un", "une", "et", "est", "sont", "dans", "pour", "par", "sur", "avec", "que", "qui", "pas", "plus", "au", "aux", "ce", "cette", "il", "elle", "ont", "été"]
+    ),
+    "en": frozenset(
+        ["the", "of", "and", "to", "in", "is", "are", "was", "were", "for", "on", "with", "that", "this", "by", "from", "at", "as", "it", "has", "have", "be", "will"]
+    ),
+    "de": frozenset(
+        ["der", "die", "das", "und", "ist", "sind", "nicht", "mit", "von", "den", "dem", "ein", "eine", "zu", "auf", "für", "im", "sich", "auch", "wurde"]
+    ),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _HTML_LANG = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
@@ -28,8 +34,9 @@ def guess_language(text: str) -> str | None:
                 counts[lang] += 1
     if not counts:
         return None
-    (best, n), *rest = counts.most_common(2) + [("", 0)]
-    return best if n >= 5 and n >= 1.5 * rest[0][1] else None
+    ranked = [*counts.most_common(2), ("", 0)]
+    (best, n), (_, runner_up) = ranked[0], ranked[1]
+    return best if n >= 5 and n >= 1.5 * runner_up else None
 
 
 def declared_language(html: str) -> str | None:

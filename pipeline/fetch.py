@@ -65,7 +65,8 @@ def fetch_url(url: str, settings: Settings, client: httpx.Client | None = None) 
             mime = content_type.split(";")[0].strip().lower()
             if mime and mime not in _HTML_TYPES:
                 raise FetchError(
-                    f"not an HTML page: content-type {mime}", source=url,
+                    f"not an HTML page: content-type {mime}",
+                    source=url,
                     http_status=response.status_code,
                 )
             chunks: list[bytes] = []
@@ -74,7 +75,8 @@ def fetch_url(url: str, settings: Settings, client: httpx.Client | None = None) 
                 size += len(chunk)
                 if size > settings.fetch_max_bytes:
                     raise FetchError(
-                        f"page larger than {settings.fetch_max_bytes} bytes", source=url,
+                        f"page larger than {settings.fetch_max_bytes} bytes",
+                        source=url,
                         http_status=response.status_code,
                     )
                 chunks.append(chunk)
@@ -97,7 +99,9 @@ def make_http_client(settings: Settings) -> httpx.Client:
     import httpx
 
     return httpx.Client(
-        timeout=httpx.Timeout(settings.fetch_timeout_s, connect=min(10.0, settings.fetch_timeout_s)),
+        timeout=httpx.Timeout(
+            settings.fetch_timeout_s, connect=min(10.0, settings.fetch_timeout_s)
+        ),
         follow_redirects=True,
         max_redirects=5,
         headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml"},
@@ -109,5 +113,7 @@ def fetch_page(source: str, settings: Settings, client: httpx.Client | None = No
     if is_url(source):
         return fetch_url(source, settings, client)
     if "://" in source:
-        raise FetchError("unsupported scheme: only http(s) URLs and local paths are read", source=source)
+        raise FetchError(
+            "unsupported scheme: only http(s) URLs and local paths are read", source=source
+        )
     return read_saved_page(Path(source))

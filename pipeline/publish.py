@@ -27,7 +27,9 @@ class Message:
     headers: tuple[tuple[str, bytes], ...]
 
 
-def _headers(ce_id: str, ce_type: str, ce_time: str, schema_version: str) -> tuple[tuple[str, bytes], ...]:
+def _headers(
+    ce_id: str, ce_type: str, ce_time: str, schema_version: str
+) -> tuple[tuple[str, bytes], ...]:
     # CloudEvents Kafka protocol binding, binary content mode.
     return (
         ("ce_specversion", b"1.0"),
@@ -57,8 +59,10 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
             key=record.article.article_id,
             value=_json(record),
             headers=_headers(
-                record.event_id, f"news.event.{record.event_type}",
-                record.ingested_at.isoformat(), record.schema_version,
+                record.event_id,
+                f"news.event.{record.event_type}",
+                record.ingested_at.isoformat(),
+                record.schema_version,
             ),
         )
     if isinstance(record, Article):
@@ -75,8 +79,10 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
         key=record.source,
         value=_json(record),
         headers=_headers(
-            record.dead_letter_id, f"news.dead_letter.{record.stage}",
-            record.occurred_at.isoformat(), record.schema_version,
+            record.dead_letter_id,
+            f"news.dead_letter.{record.stage}",
+            record.occurred_at.isoformat(),
+            record.schema_version,
         ),
     )
 

@@ -93,7 +93,9 @@ def split(articles: Sequence[Article]) -> StageOutput:
         except Exception as exc:  # a splitter bug must not lose the other articles
             log.exception("splitting failed for %s", article.url)
             out.dead_letters.append(
-                dead_letter_from_error(exc, article.url, stage="split", article_id=article.article_id)
+                dead_letter_from_error(
+                    exc, article.url, stage="split", article_id=article.article_id
+                )
             )
             continue
         out.articles.append(article)
@@ -101,7 +103,9 @@ def split(articles: Sequence[Article]) -> StageOutput:
     return out
 
 
-def validate(articles: Sequence[Article], events: Sequence[Event], settings: Settings) -> StageOutput:
+def validate(
+    articles: Sequence[Article], events: Sequence[Event], settings: Settings
+) -> StageOutput:
     """Validate articles, then events, with the GX suites; failures become dead letters."""
     from pipeline.validate import validate_articles, validate_events
 
@@ -194,8 +198,7 @@ def summarize(
         topics=topics,
         events_by_type=dict(Counter(e.event_type for e in events)),
         failures=[
-            {"source": dl.source, "stage": dl.stage, "reason": dl.reason}
-            for dl in dead_letters
+            {"source": dl.source, "stage": dl.stage, "reason": dl.reason} for dl in dead_letters
         ],
     )
 

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap_servers: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("PIPELINE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "PIPELINE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
+        ),
         description="Comma-separated host:port list; empty means the local broker.",
     )
     kafka_client_id: str = "news-event-pipeline"
@@ -60,7 +62,9 @@ class Settings(BaseSettings):
     sources_file: Path | None = None
 
     # Scheduling
-    schedule: str | None = Field(default="*/15 * * * *", description="Cron or preset; empty: manual only.")
+    schedule: str | None = Field(
+        default="*/15 * * * *", description="Cron or preset; empty: manual only."
+    )
 
     @cached_property
     def kafka_dir(self) -> Path:

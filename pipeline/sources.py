@@ -25,8 +25,14 @@ def _read_list(path: Path) -> list[str]:
     if path.suffix in (".yaml", ".yml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         entries = data.get("sources", []) if isinstance(data, dict) else data
-        items = [e["url"] if isinstance(e, dict) and "url" in e else
-                 e["path"] if isinstance(e, dict) and "path" in e else e for e in entries]
+        items = [
+            e["url"]
+            if isinstance(e, dict) and "url" in e
+            else e["path"]
+            if isinstance(e, dict) and "path" in e
+            else e
+            for e in entries
+        ]
     else:
         items = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
         items = [i for i in items if i and not i.startswith("#")]

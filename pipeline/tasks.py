@@ -14,6 +14,23 @@ from pipeline.settings import Settings, get_settings
 from pipeline.sources import discover
 
 Payload = dict[str, Any]
+KAFKA_CONN_ID = "kafka_default"
+
+
+def task_settings() -> Settings:
+    """Settings inside an Airflow task: the ``kafka_default`` connection, when defined,
+    supplies the bootstrap servers (its extra JSON, as the Apache Kafka provider has it)."""
+    settings = get_settings()
+    if settings.kafka_bootstrap_servers:
+        return settings
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(KAFKA_CONN_ID)
+    except Exception:  # no such connection, or not inside Airflow: the settings stand
+        return settings
+    servers = (conn.extra_dejson or {}).get("bootstrap.servers")
+    return settings.model_copy(update={"kafka_bootstrap_servers": servers}) if servers else settings
 
 
 def _payload(out: runner.StageOutput, discovered: int, dead: list[DeadLetter]) -> Payload:
@@ -25,9 +42,11 @@ def _payload(out: runner.StageOutput, discovered: int, dead: list[DeadLetter]) -
     }
 
 
-def discover_sources(urls: list[str] | None, sources_file: str | None, settings: Settings | None = None) -> list[str]:
+def discover_sources(
+    urls: list[str] | None, sources_file: str | None, settings: Settings | None = None
+) -> list[str]:
     """The pages to process: the run's URLs, else its sources file, else the configured one."""
-    settings = settings or get_settings()
+    settings = settings or task_settings()
     named: list[str] = list(urls or [])
     if not named:
         file = sources_file or (str(settings.sources_file) if settings.sources_file else None)
@@ -36,7 +55,7 @@ def discover_sources(urls: list[str] | None, sources_file: str | None, settings:
 
 
 def extract_articles(sources: list[str], settings: Settings | None = None) -> Payload:
-    out = runner.acquire(sources, settings or get_settings())
+    out = runner.acquire(sources, settings or task_settings())
     return _payload(out, len(sources), [])
 
 
@@ -49,14 +68,14 @@ def validate_batch(payload: Payload, settings: Settings | None = None) -> Payloa
     out = runner.validate(
         runner.load(Article, payload["articles"]),
         runner.load(Event, payload["events"]),
-        settings or get_settings(),
+        settings or task_settings(),
     )
     return _payload(out, payload["discovered"], runner.load(DeadLetter, payload["dead_letters"]))
 
 
 def publish_batch(payload: Payload, settings: Settings | None = None) -> Payload:
     """Publish everything and return the run summary (``ingested + failed == discovered``)."""
-    settings = settings or get_settings()
+    settings = settings or task_settings()
     articles = runner.load(Article, payload["articles"])
     events = runner.load(Event, payload["events"])
     dead = runner.load(DeadLetter, payload["dead_letters"])

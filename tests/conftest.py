@@ -12,6 +12,11 @@ import pytest
 from pipeline.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its home at import: keep the tests' Airflow state out of ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / ".state" / "airflow-tests"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 SHARED = REPO_ROOT.parent / "shared"
 SEED = SHARED / "seed"
 CORPUS = SHARED / "corpus"

@@ -28,7 +28,7 @@ def word_pattern(phrases: list[str] | tuple[str, ...]) -> str:
     return rf"(?<![\w-])(?:{phrase_pattern(phrases)})(?![\w-])"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lexicon:
     """The word lists of one language plus the regexes built from them once."""
 

@@ -120,12 +120,20 @@ class LocalBroker:
             shutil.rmtree(self.lib_dir)
         self.lib_dir.mkdir(parents=True)
         cmd = [
-            mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-            f"-DoutputDirectory={self.lib_dir.resolve()}", "-DincludeScope=runtime",
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={self.lib_dir.resolve()}",
+            "-DincludeScope=runtime",
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise BrokerError(f"mvn could not fetch the broker: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+            raise BrokerError(
+                f"mvn could not fetch the broker: {proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
         marker.write_text(self._pom_digest())
         return self.lib_dir
 
@@ -134,9 +142,14 @@ class LocalBroker:
         if java is None:
             raise BrokerError("Java 17+ is needed to run the Kafka broker")
         return [
-            java, f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            java,
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-            "-cp", f"{self.lib_dir.resolve()}/*", *args,
+            "-cp",
+            f"{self.lib_dir.resolve()}/*",
+            *args,
         ]
 
     # -- state -------------------------------------------------------------------------
@@ -197,11 +210,16 @@ class LocalBroker:
         self.root.mkdir(parents=True, exist_ok=True)
         previous = self.read_state()
         formatted = (self.data_dir / "meta.properties").exists()
-        if previous and formatted and not port_open(previous.port) and not port_open(
-            previous.controller_port
+        if (
+            previous
+            and formatted
+            and not port_open(previous.port)
+            and not port_open(previous.controller_port)
         ):
             port, controller_port, cluster_id = (
-                previous.port, previous.controller_port, previous.cluster_id,
+                previous.port,
+                previous.controller_port,
+                previous.cluster_id,
             )
         else:
             port, controller_port = free_port(), free_port()
@@ -217,12 +235,16 @@ class LocalBroker:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        state = BrokerState(pid=proc.pid, port=port, controller_port=controller_port, cluster_id=cluster_id)
+        state = BrokerState(
+            pid=proc.pid, port=port, controller_port=controller_port, cluster_id=cluster_id
+        )
         self.state_file.write_text(json.dumps(asdict(state)))
         self._wait_ready(state, proc, timeout_s)
         return state
 
-    def _wait_ready(self, state: BrokerState, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    def _wait_ready(
+        self, state: BrokerState, proc: subprocess.Popen[bytes], timeout_s: float
+    ) -> None:
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
@@ -263,17 +285,31 @@ class LocalBroker:
         _reap(state.pid)
         return True
 
-    def console_consumer(self, bootstrap: str, topic: str, max_messages: int, timeout_ms: int = 20000) -> list[str]:
+    def console_consumer(
+        self, bootstrap: str, topic: str, max_messages: int, timeout_ms: int = 20000
+    ) -> list[str]:
         """Read a topic with Kafka's own Java console consumer: an independent client."""
         cmd = self._java(
-            CONSOLE_CONSUMER, "--bootstrap-server", bootstrap, "--topic", topic,
-            "--from-beginning", "--max-messages", str(max_messages),
-            "--timeout-ms", str(timeout_ms),
-            "--property", "print.key=true",
-            "--property", "key.separator=\t",
-            "--isolation-level", "read_committed",
+            CONSOLE_CONSUMER,
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--max-messages",
+            str(max_messages),
+            "--timeout-ms",
+            str(timeout_ms),
+            "--property",
+            "print.key=true",
+            "--property",
+            "key.separator=\t",
+            "--isolation-level",
+            "read_committed",
         )
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout_ms / 1000 + 60)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, check=False, timeout=timeout_ms / 1000 + 60
+        )
         lines = [line for line in proc.stdout.splitlines() if line.strip()]
         if proc.returncode != 0 and not lines:
             raise BrokerError(f"the console consumer failed: {proc.stderr[-2000:]}")

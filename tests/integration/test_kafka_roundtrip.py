@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from kafka.admin import ConfigResource
 
 from pipeline.kafka.admin import ensure_topics
@@ -33,17 +32,25 @@ def test_topics_are_created_once_with_configured_partitions(kafka_settings: Sett
         admin.close()
 
 
-def test_published_messages_are_read_back_by_python_and_java_clients(kafka_settings: Settings) -> None:
+def test_published_messages_are_read_back_by_python_and_java_clients(
+    kafka_settings: Settings,
+) -> None:
     admin = make_admin(kafka_settings)
     try:
         ensure_topics(admin, kafka_settings)
     finally:
         admin.close()
-    article = Article.build(url="https://example.org/a", text="Un texte d'article. " * 20, language="fr")
-    dead = DeadLetter.build(stage="fetch", reason="HTTP 404 Not Found", source="https://example.org/b", http_status=404)
+    article = Article.build(
+        url="https://example.org/a", text="Un texte d'article. " * 20, language="fr"
+    )
+    dead = DeadLetter.build(
+        stage="fetch", reason="HTTP 404 Not Found", source="https://example.org/b", http_status=404
+    )
     producer = make_producer(kafka_settings)
     try:
-        counts = publish(producer, [to_message(article, kafka_settings), to_message(dead, kafka_settings)])
+        counts = publish(
+            producer, [to_message(article, kafka_settings), to_message(dead, kafka_settings)]
+        )
     finally:
         producer.close()
     assert counts == {kafka_settings.topic_articles: 1, kafka_settings.topic_dead_letter: 1}
@@ -59,8 +66,12 @@ def test_published_messages_are_read_back_by_python_and_java_clients(kafka_setti
     assert headers["content-type"] == b"application/json"
 
     # Kafka's own Java console consumer: an independent client reads the same record.
-    java = LocalBroker(REPO_ROOT / ".state" / "kafka", lib_dir=REPO_ROOT / ".state" / "kafka" / "lib")
-    lines = java.console_consumer(kafka_settings.kafka_bootstrap_servers or "", kafka_settings.topic_articles, 1)
+    java = LocalBroker(
+        REPO_ROOT / ".state" / "kafka", lib_dir=REPO_ROOT / ".state" / "kafka" / "lib"
+    )
+    lines = java.console_consumer(
+        kafka_settings.kafka_bootstrap_servers or "", kafka_settings.topic_articles, 1
+    )
     key, value = lines[0].split("\t", 1)
     assert key == article.article_id
     assert json.loads(value)["text"] == article.text

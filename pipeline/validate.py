@@ -1,0 +1,670 @@
+"""Great Expectations validation: a batch of articles or events in, a report out.
+
+The suites are JSON files in the repository's GX project (``expectations/gx/expectations/``),
+reviewed like code. Each batch is flattened to one pandas DataFrame per suite and validated
+in one GX call per suite; failing rows are mapped back to their event or article through
+``unexpected_index_list`` and become :class:`~pipeline.models.DeadLetter` records.
+
+Where things are written (never into the repository): the runtime Data Context is built from
+the committed ``great_expectations.yml`` with every store redirected below
+``Settings.gx_results_dir``:
+
+* ``expectations/`` - a byte-for-byte copy of the committed suite files, refreshed each time a
+  context is created. GX writes suites back while it registers validation definitions, so it
+  must not hold the repository's folder; the copy also lets Data Docs render the suites.
+* ``validations/`` - every run's validation results (``COMPLETE`` format), for Data Docs.
+* ``validation_definitions/``, ``checkpoints/``, ``data_docs/`` - GX's other stores.
+
+GX is imported lazily (importing it costs ~7 s) and the context is cached per process.
+Usage statistics are off (``GX_ANALYTICS_ENABLED=false`` and ``analytics_enabled: false``).
+Run ``python -m pipeline.validate`` to rewrite the suite files from :func:`suite_definitions`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from pipeline.errors import ValidationFailed
+from pipeline.models import Article, DeadLetter, Event
+from pipeline.settings import EVENT_TYPES, SUPPORTED_LANGUAGES, Settings, get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.core.validation_definition import ValidationDefinition
+    from great_expectations.data_context import AbstractDataContext
+
+log = logging.getLogger(__name__)
+
+REPO_EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+ARTICLE_SUITE = "articles"
+EVENT_SUITE = "events"
+TYPE_SUITES: dict[str, str] = {
+    "statement": "statements",
+    "military_update": "military_updates",
+    "commitment": "commitments",
+}
+SUITE_NAMES: tuple[str, ...] = (ARTICLE_SUITE, EVENT_SUITE, *TYPE_SUITES.values())
+DATASOURCE_NAME = "pipeline_frames"
+ROW = "row"  # the position of the article or event in the batch: maps a failing row back
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+# Suite ids are derived from this namespace so that rewriting the suites gives the same files.
+_ID_NAMESPACE = uuid.UUID("6f1d7c8e-2b1a-4f5e-9a43-0c3e5d7a9b21")
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What one validation of a batch of events found."""
+
+    valid_events: list[Event]
+    invalid: list[DeadLetter]
+    suite_results: dict[str, bool]
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Flattening: pure, no GX.
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    """Empty or whitespace-only strings count as missing: "not null" means "says something"."""
+    return value if value is not None and value.strip() else None
+
+
+def _year(value: str | None) -> int | None:
+    match = _YEAR.search(value) if value else None
+    return int(match.group(1)) if match else None
+
+
+def article_rows(articles: Sequence[Article]) -> list[dict[str, Any]]:
+    """One row per article, in batch order, with the columns the ``articles`` suite checks."""
+    return [
+        {
+            ROW: i,
+            "article_id": _blank_to_none(a.article_id),
+            "url": a.url,
+            "language": _blank_to_none(a.language),
+            "text": a.text,
+            "text_length": len(a.text),
+        }
+        for i, a in enumerate(articles)
+    ]
+
+
+def _article_year(event: Event, article: Article | None) -> int | None:
+    """The year the article speaks from: its publication date, else when it was ingested."""
+    year = _year(event.article.published_at)
+    if year is None and article is not None:
+        year = _year(article.published_at) or article.ingested_at.year
+    return year
+
+
+def event_rows(
+    events: Sequence[Event], articles: Mapping[str, Article]
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows per suite: every event in ``events``, each event also in its type's suite.
+
+    ``evidence_matches_article`` is None (not checked) when the article is unknown; the
+    ``article_known`` column carries that failure instead, so one cause names one expectation.
+    """
+    rows: dict[str, list[dict[str, Any]]] = {
+        EVENT_SUITE: [],
+        **{s: [] for s in TYPE_SUITES.values()},
+    }
+    for i, event in enumerate(events):
+        article = articles.get(event.article.article_id)
+        ev = event.evidence
+        matches = None if article is None else article.text[ev.start : ev.end] == ev.text
+        rows[EVENT_SUITE].append(
+            {
+                ROW: i,
+                "event_id": _blank_to_none(event.event_id),
+                "event_type": event.event_type,
+                "article_id": event.article.article_id,
+                "article_known": article is not None,
+                "confidence": event.confidence,
+                "evidence_text": _blank_to_none(ev.text),
+                "evidence_start": ev.start,
+                "evidence_end": ev.end,
+                "evidence_matches_article": matches,
+            }
+        )
+        base = {ROW: i, "event_id": event.event_id}
+        d = event.details
+        if d.kind == "statement":
+            rows[TYPE_SUITES["statement"]].append(
+                {**base, "speaker": _blank_to_none(d.speaker), "content": _blank_to_none(d.content)}
+            )
+        elif d.kind == "military_update":
+            rows[TYPE_SUITES["military_update"]].append(
+                {**base, "action": _blank_to_none(d.action), "location": _blank_to_none(d.location)}
+            )
+        else:
+            deadline_year = _year(d.deadline)
+            article_year = _article_year(event, article)
+            offset = (
+                None
+                if deadline_year is None or article_year is None
+                else deadline_year - article_year
+            )
+            rows[TYPE_SUITES["commitment"]].append(
+                {
+                    **base,
+                    "party": _blank_to_none(d.party),
+                    "commitment": _blank_to_none(d.commitment),
+                    "deadline": d.deadline,
+                    "deadline_year": deadline_year,
+                    "article_year": article_year,
+                    "deadline_year_offset": offset,
+                }
+            )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# The suites as code: only used to (re)write the committed JSON files.
+
+SUITE_NOTES: dict[str, str] = {
+    ARTICLE_SUITE: (
+        "One row per extracted article. $PARAMETERs come from Settings: min_article_chars, "
+        "supported_languages (the languages the splitter handles; others are dead-lettered)."
+    ),
+    EVENT_SUITE: (
+        "One row per event. evidence_matches_article is article.text[start:end] == "
+        "evidence.text, computed when flattening; article_known says the event's article "
+        "was in the batch (evidence is not checked without it)."
+    ),
+    TYPE_SUITES["statement"]: "One row per statement event; blank strings count as null.",
+    TYPE_SUITES["military_update"]: "One row per military update; blank strings count as null.",
+    TYPE_SUITES["commitment"]: (
+        "One row per commitment. deadline_year_offset is the first 4-digit year in the "
+        "deadline minus the article's year (published_at, else ingested_at); null when the "
+        "deadline names no year, and nulls are not checked."
+    ),
+}
+
+
+def suite_definitions() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """The first honest version of each suite: (expectation class name, kwargs).
+
+    ``$PARAMETER`` values are filled from :class:`Settings` at validation time, so the
+    supported languages and the minimum text length stay setting-driven.
+    """
+    return {
+        ARTICLE_SUITE: [
+            ("ExpectColumnValuesToNotBeNull", {"column": "article_id"}),
+            ("ExpectColumnValuesToBeUnique", {"column": "article_id"}),
+            ("ExpectColumnValuesToNotBeNull", {"column": "url"}),
+            ("ExpectColumnValuesToMatchRegex", {"column": "url", "regex": r"^https?://[^\s/]+"}),
+            (
+                "ExpectColumnValueLengthsToBeBetween",
+                {"column": "text", "min_value": {"$PARAMETER": "min_article_chars"}},
+            ),
+            ("ExpectColumnValuesToNotBeNull", {"column": "language"}),
+            (
+                "ExpectColumnValuesToBeInSet",
+                {"column": "language", "value_set": {"$PARAMETER": "supported_languages"}},
+            ),
+        ],
+        EVENT_SUITE: [
+            ("ExpectColumnValuesToNotBeNull", {"column": "event_id"}),
+            ("ExpectColumnValuesToBeUnique", {"column": "event_id"}),
+            (
+                "ExpectColumnValuesToBeInSet",
+                {"column": "event_type", "value_set": list(EVENT_TYPES)},
+            ),
+            (
+                "ExpectColumnValuesToBeBetween",
+                {"column": "confidence", "min_value": 0.0, "max_value": 1.0},
+            ),
+            ("ExpectColumnValuesToNotBeNull", {"column": "evidence_text"}),
+            ("ExpectColumnValuesToBeInSet", {"column": "article_known", "value_set": [True]}),
+            (
+                "ExpectColumnValuesToBeInSet",
+                {"column": "evidence_matches_article", "value_set": [True]},
+            ),
+        ],
+        TYPE_SUITES["statement"]: [
+            ("ExpectColumnValuesToNotBeNull", {"column": "speaker"}),
+            ("ExpectColumnValuesToNotBeNull", {"column": "content"}),
+        ],
+        TYPE_SUITES["military_update"]: [
+            ("ExpectColumnValuesToNotBeNull", {"column": "action"}),
+            ("ExpectColumnValuesToNotBeNull", {"column": "location"}),
+        ],
+        TYPE_SUITES["commitment"]: [
+            ("ExpectColumnValuesToNotBeNull", {"column": "party"}),
+            ("ExpectColumnValuesToNotBeNull", {"column": "commitment"}),
+            (
+                "ExpectColumnValuesToBeBetween",
+                {"column": "deadline_year_offset", "min_value": -1, "max_value": 50},
+            ),
+        ],
+    }
+
+
+def build_suites(expectations_dir: Path | None = None) -> list[Path]:
+    """(Re)write the suite JSON files from :func:`suite_definitions`; return the paths.
+
+    Ids are derived from the suite name and position, so an unchanged definition rewrites
+    byte-identical files and a review diff shows only what changed. The files are the source
+    of truth afterwards: validation reads them, never this function.
+    """
+    _import_gx()
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.core.expectation_suite import ExpectationSuiteSchema
+
+    folder = _suites_dir(_project_dir(expectations_dir or REPO_EXPECTATIONS_DIR))
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, specs in suite_definitions().items():
+        suite = gx.ExpectationSuite(
+            name=name,
+            id=str(uuid.uuid5(_ID_NAMESPACE, name)),
+            expectations=[],
+            notes=SUITE_NOTES.get(name),
+        )
+        for position, (class_name, kwargs) in enumerate(specs):
+            expectation = getattr(gxe, class_name)(**kwargs)
+            expectation.id = str(uuid.uuid5(_ID_NAMESPACE, f"{name}/{position}"))
+            suite.expectations.append(expectation)
+        path = folder / f"{name}.json"
+        path.write_text(ExpectationSuiteSchema().dumps(suite, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# The GX context: built once per process from the committed project.
+
+
+def _import_gx() -> None:
+    """Quiet GX before its first import: Airflow's INFO root logger would print every
+    ``_docs_decorators`` registration, and analytics must stay off whatever the config says."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    for name in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    import great_expectations  # noqa: F401
+
+
+def _project_dir(expectations_dir: Path) -> Path:
+    """The folder holding ``great_expectations.yml``: ``<dir>/gx`` (GX's layout) or ``<dir>``."""
+    for candidate in (expectations_dir / "gx", expectations_dir):
+        if (candidate / "great_expectations.yml").is_file():
+            return candidate
+    if not expectations_dir.exists():
+        return expectations_dir / "gx"
+    raise ValidationFailed(
+        "no great_expectations.yml in the GX project folder", source=str(expectations_dir)
+    )
+
+
+def _suites_dir(project_dir: Path) -> Path:
+    return project_dir / "expectations"
+
+
+def _sync_suites(source: Path, target: Path) -> None:
+    """Copy the committed suite files into the state dir, atomically per file."""
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name for p in source.glob("*.json")}
+    for path in source.glob("*.json"):
+        fd, tmp = tempfile.mkstemp(dir=target, suffix=".tmp")
+        os.close(fd)
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target / path.name)
+    for stale in target.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink(missing_ok=True)
+
+
+@dataclass
+class GXRuntime:
+    """A Data Context with the suites loaded and one validation definition per suite."""
+
+    context: AbstractDataContext
+    project_dir: Path
+    results_dir: Path
+    suites: dict[str, ExpectationSuite]
+    definitions: dict[str, ValidationDefinition]
+    created_in_s: float
+
+
+_RUNTIMES: dict[tuple[Path, Path], GXRuntime] = {}
+_LOCK = threading.Lock()
+
+
+def clear_context_cache() -> None:
+    """Forget cached contexts (tests that edit suite files call this)."""
+    with _LOCK:
+        _RUNTIMES.clear()
+
+
+def get_runtime(settings: Settings | None = None) -> GXRuntime:
+    """The cached GX runtime for these settings; built on first use (a few hundred ms)."""
+    settings = settings or get_settings()
+    project_dir = _project_dir((settings.expectations_dir or REPO_EXPECTATIONS_DIR).resolve())
+    results_dir = settings.gx_results_dir.resolve()
+    key = (project_dir, results_dir)
+    with _LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is None:
+            runtime = _RUNTIMES[key] = _build_runtime(project_dir, results_dir)
+    return runtime
+
+
+def get_context(settings: Settings | None = None) -> AbstractDataContext:
+    """The runtime Data Context (stores under ``gx_results_dir``), e.g. to build Data Docs."""
+    return get_runtime(settings).context
+
+
+def _runtime_config(project_dir: Path, results_dir: Path) -> dict[str, Any]:
+    """The committed project config with every store and site moved below ``results_dir``."""
+    config_file = project_dir / "great_expectations.yml"
+    if not config_file.is_file():
+        raise ValidationFailed("GX project config not found", source=str(config_file))
+    config: dict[str, Any] = yaml.safe_load(config_file.read_text()) or {}
+    # Paths relative to the project, a fluent datasource a hand-opened context may have
+    # saved, and the config variables file: none of them belong to the runtime context.
+    for key in ("config_variables_file_path", "plugins_directory", "fluent_datasources"):
+        config.pop(key, None)
+    folders = {
+        "expectations_store": "expectations",
+        "validation_results_store": "validations",
+        "checkpoint_store": "checkpoints",
+        "validation_definition_store": "validation_definitions",
+    }
+    for store_name, store in config.get("stores", {}).items():
+        backend = store.get("store_backend") or {}
+        if "base_directory" in backend:
+            folder = folders.get(store_name, store_name)
+            backend["base_directory"] = str(results_dir / folder)
+            backend.pop("root_directory", None)
+    for site_name, site in (config.get("data_docs_sites") or {}).items():
+        backend = site.get("store_backend") or {}
+        if "base_directory" in backend:
+            backend["base_directory"] = str(results_dir / "data_docs" / site_name)
+    config["analytics_enabled"] = False
+    config["progress_bars"] = {"globally": False, "metric_calculations": False}
+    return config
+
+
+def _build_runtime(project_dir: Path, results_dir: Path) -> GXRuntime:
+    started = time.perf_counter()
+    _import_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig
+
+    suites_source = _suites_dir(project_dir)
+    if not any(suites_source.glob("*.json")):
+        raise ValidationFailed("no suite files in the GX project", source=str(suites_source))
+    config = _runtime_config(project_dir, results_dir)
+    _sync_suites(suites_source, results_dir / "expectations")
+    context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(**config))
+
+    datasource = context.data_sources.add_or_update_pandas(DATASOURCE_NAME)
+    suites: dict[str, ExpectationSuite] = {}
+    definitions: dict[str, ValidationDefinition] = {}
+    for path in sorted(suites_source.glob("*.json")):
+        suite = context.suites.get(path.stem)
+        asset = datasource.add_dataframe_asset(name=suite.name)
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole_batch")
+        definitions[suite.name] = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"{suite.name}_batch", data=batch_definition, suite=suite)
+        )
+        suites[suite.name] = definitions[suite.name].suite
+    elapsed = time.perf_counter() - started
+    log.info("GX context for %s ready in %.2fs (results in %s)", project_dir, elapsed, results_dir)
+    return GXRuntime(context, project_dir, results_dir, suites, definitions, elapsed)
+
+
+# --------------------------------------------------------------------------------------------
+# Running a suite on a frame and reading the failures back.
+
+
+def _expectation_label(suite: str, result: ExpectationValidationResult) -> str:
+    """``suite:expectation_type(column)``: enough to find the expectation in the JSON file."""
+    config = result.expectation_config
+    kwargs = config.kwargs if config is not None else {}
+    columns = kwargs.get("column") or kwargs.get("column_list") or kwargs.get("column_A")
+    if isinstance(columns, list):
+        columns = ",".join(map(str, columns))
+    kind = config.type if config is not None else "unknown_expectation"
+    return f"{suite}:{kind}({columns})" if columns else f"{suite}:{kind}"
+
+
+def _raised(result: ExpectationValidationResult) -> str | None:
+    """The exception message when GX could not evaluate the expectation, else None."""
+    info = result.exception_info or {}
+    candidates = [info] if "raised_exception" in info else list(info.values())
+    for item in candidates:
+        if isinstance(item, Mapping) and item.get("raised_exception"):
+            return str(item.get("exception_message") or "expectation raised")
+    return None
+
+
+@dataclass(frozen=True)
+class _SuiteOutcome:
+    success: bool
+    failures: dict[int, list[str]]  # row -> failed expectation labels
+    statistics: dict[str, Any]
+
+
+def _run_suite(
+    runtime: GXRuntime,
+    suite_name: str,
+    frame: pd.DataFrame,
+    id_column: str,
+    parameters: Mapping[str, Any],
+    run_name: str,
+) -> _SuiteOutcome:
+    """Validate the whole frame in one GX call and map each failed expectation to its rows.
+
+    A failed expectation without row indices (an aggregate check) fails every row. An
+    expectation GX could not evaluate (a missing column, a bad parameter) is a bug in the
+    suite or the flattening, not bad data: it raises ValidationFailed instead.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    definition = runtime.definitions.get(suite_name)
+    if definition is None:
+        raise ValidationFailed("suite not found in the GX project", source=suite_name)
+    result: ExpectationSuiteValidationResult = definition.run(
+        run_id=RunIdentifier(run_name=run_name),
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=dict(parameters),
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": [ROW, id_column],
+            "partial_unexpected_count": 20,
+        },
+    )
+    failures: dict[int, list[str]] = defaultdict(list)
+    all_rows = [int(r) for r in frame[ROW]]
+    for item in result.results:
+        if item.success:
+            continue
+        label = _expectation_label(suite_name, item)
+        error = _raised(item)
+        if error is not None:
+            raise ValidationFailed(
+                f"GX could not evaluate {label}: {error}", source=suite_name, expectation=label
+            )
+        indices = (item.result or {}).get("unexpected_index_list")
+        rows = (
+            [int(entry[ROW]) for entry in indices if isinstance(entry, Mapping)]
+            if indices is not None
+            else all_rows
+        )
+        for row in dict.fromkeys(rows):
+            failures[row].append(label)
+    stats = dict(result.statistics)
+    stats["rows"] = len(frame)
+    stats["failed_rows"] = len(failures)
+    return _SuiteOutcome(bool(result.success), dict(failures), stats)
+
+
+def _parameters(settings: Settings) -> dict[str, Any]:
+    """Values for the suites' ``$PARAMETER`` placeholders."""
+    languages = getattr(settings, "supported_languages", None) or SUPPORTED_LANGUAGES
+    return {
+        "supported_languages": sorted(languages),
+        "min_article_chars": settings.min_article_chars,
+    }
+
+
+def _reason(labels: Sequence[str]) -> str:
+    noun = "expectation" if len(labels) == 1 else "expectations"
+    return f"failed {len(labels)} {noun}: {', '.join(labels)}"
+
+
+def _validate_frames(
+    frames_rows: Mapping[str, list[dict[str, Any]]],
+    id_column: str,
+    settings: Settings,
+) -> tuple[dict[int, list[str]], dict[str, bool], dict[str, Any]]:
+    """Run each non-empty suite frame; merge failures per row.
+
+    Every suite of one call shares a run name, so Data Docs groups them as one run.
+    """
+    import pandas as pd
+
+    runtime = get_runtime(settings)
+    parameters = _parameters(settings)
+    failures: dict[int, list[str]] = defaultdict(list)
+    suite_results: dict[str, bool] = {}
+    per_suite: dict[str, Any] = {}
+    skipped: list[str] = []
+    run_name = f"{id_column.removesuffix('_id')}s-{uuid.uuid4().hex[:12]}"
+    for suite_name, rows in frames_rows.items():
+        if not rows:
+            skipped.append(suite_name)
+            continue
+        frame = pd.DataFrame(rows)
+        outcome = _run_suite(runtime, suite_name, frame, id_column, parameters, run_name)
+        suite_results[suite_name] = outcome.success
+        per_suite[suite_name] = outcome.statistics
+        for row, labels in outcome.failures.items():
+            failures[row].extend(labels)
+    stats = {
+        "suites": per_suite,
+        "skipped_suites": skipped,
+        "run_name": run_name,
+        "context_created_in_s": round(runtime.created_in_s, 3),
+        "results_dir": str(runtime.results_dir / "validations"),
+    }
+    return dict(failures), suite_results, stats
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - started
+
+
+def validate_events(
+    events: list[Event], articles: Mapping[str, Article], settings: Settings | None = None
+) -> ValidationReport:
+    """Validate a batch of events against the ``events`` suite and their type's suite.
+
+    Args:
+        events: the batch, in any order; positions in this list identify failing rows, so
+            two events with the same id are told apart (both fail ``unique``: the validator
+            cannot know which copy is right).
+        articles: the articles by id; evidence is checked against ``article.text[start:end]``.
+        settings: supplies the GX project folder, the results folder and suite parameters.
+
+    Returns:
+        Valid events, one ``validate`` dead letter per failing event naming every failed
+        expectation, success per suite, and per-suite statistics.
+    """
+    settings = settings or get_settings()
+    if not events:
+        return ValidationReport([], [], {}, {"events": 0, "valid": 0, "invalid": 0})
+    (failures, suite_results, stats), elapsed = _timed(
+        lambda: _validate_frames(event_rows(events, articles), "event_id", settings)
+    )
+    valid: list[Event] = []
+    invalid: list[DeadLetter] = []
+    for i, event in enumerate(events):
+        labels = failures.get(i)
+        if not labels:
+            valid.append(event)
+            continue
+        invalid.append(
+            DeadLetter.build(
+                stage="validate",
+                reason=_reason(labels),
+                source=event.event_id,
+                error_type="ValidationFailed",
+                article_id=event.article.article_id,
+                event_id=event.event_id,
+                failed_expectations=labels,
+                payload=event.model_dump(mode="json"),
+            )
+        )
+    stats.update(
+        events=len(events), valid=len(valid), invalid=len(invalid), duration_s=round(elapsed, 3)
+    )
+    return ValidationReport(valid, invalid, suite_results, stats)
+
+
+def validate_articles(
+    articles: list[Article], settings: Settings | None = None
+) -> tuple[list[Article], list[DeadLetter]]:
+    """Validate a batch of articles against the ``articles`` suite.
+
+    Returns:
+        The valid articles, and one ``validate`` dead letter per failing article (its payload
+        is the article's metadata: the text is left out, its length kept).
+    """
+    settings = settings or get_settings()
+    if not articles:
+        return [], []
+    failures, _, _ = _validate_frames(
+        {ARTICLE_SUITE: article_rows(articles)}, "article_id", settings
+    )
+    valid: list[Article] = []
+    invalid: list[DeadLetter] = []
+    for i, article in enumerate(articles):
+        labels = failures.get(i)
+        if not labels:
+            valid.append(article)
+            continue
+        payload = article.model_dump(mode="json", exclude={"text"})
+        payload["text_length"] = len(article.text)
+        invalid.append(
+            DeadLetter.build(
+                stage="validate",
+                reason=_reason(labels),
+                source=article.url,
+                error_type="ValidationFailed",
+                article_id=article.article_id,
+                failed_expectations=labels,
+                payload=payload,
+            )
+        )
+    return valid, invalid
+
+
+if __name__ == "__main__":
+    for written in build_suites():
+        print(written)
