@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     # Extraction / validation
     min_article_chars: int = 250
+    supported_languages: tuple[str, ...] = Field(
+        default=SUPPORTED_LANGUAGES,
+        description="Languages the splitter handles; articles in others are dead-lettered.",
+    )
     expectations_dir: Path | None = Field(
         default=None, description="GX project folder; defaults to the repository's expectations/."
     )

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pipeline.events.lexicon import Lexicon
 
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DIGIT = re.compile(r"\d")
 
 
 def parse_iso_date(value: str | None) -> date | None:
@@ -43,6 +44,8 @@ class DateResolver:
         self._published = parse_iso_date(self.published_at)
 
     def _explicit(self, text: str) -> date | None:
+        if not _DIGIT.search(text):
+            return None
         months = {k.lower(): int(v) for k, v in self.lex.mapping("dates", "months").items()}
         first_day = self.lex.lower_set("dates", "first_day")
         for m in self.lex.regex["date"].finditer(text):

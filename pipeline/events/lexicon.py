@@ -13,14 +13,43 @@ import yaml
 SUPPORTED_LANGUAGES = ("fr", "en", "de")
 
 
+def _unit(ch: str) -> str:
+    if ch == " ":
+        return r"\s+"
+    if ch in "'’":
+        return "['’]"
+    return re.escape(ch)
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    """A regex for the phrases stored in a character trie (shared prefixes factored out)."""
+    end = "" in node
+    branches = [_unit(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    if len(branches) == 1 and not end:
+        return branches[0]
+    body = "(?:" + "|".join(branches) + ")"
+    return body + "?" if end else body
+
+
 def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> str:
-    """An alternation of literal phrases, longest first, with flexible whitespace and apostrophes."""
-    parts = []
-    for phrase in sorted(set(phrases), key=len, reverse=True):
-        escaped = re.escape(phrase.strip())
-        escaped = escaped.replace(r"\ ", r"\s+").replace("'", "['’]").replace("’", "['’]")
-        parts.append(escaped)
-    return "|".join(parts) if parts else r"(?!x)x"
+    """An alternation of literal phrases with flexible whitespace and apostrophes.
+
+    Built as a trie so that long word lists stay fast: Python's ``re`` tries alternatives
+    one by one, so factoring shared prefixes matters. Longer phrases win over their prefixes
+    because regex quantifiers are greedy.
+    """
+    trie: dict[str, Any] = {}
+    for phrase in phrases:
+        words = " ".join(str(phrase).split())
+        if not words:
+            continue
+        node = trie
+        for ch in words.replace("’", "'"):
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _trie_regex(trie) if trie else r"(?!x)x"
 
 
 def word_pattern(phrases: list[str] | tuple[str, ...]) -> str:
@@ -77,6 +106,18 @@ def _compile(data: dict[str, Any]) -> dict[str, re.Pattern[str]]:
     return out
 
 
+def _check_strings(node: Any, where: str) -> None:
+    """Fail early on YAML surprises such as a bare ``no`` or ``on`` read as a boolean."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_strings(value, f"{where}:{key}")
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, bool):
+                raise ValueError(f"{where}: boolean {item!r} in a word list; quote it")
+            _check_strings(item, where)
+
+
 @cache
 def load_lexicon(language: str) -> Lexicon | None:
     """The lexicon of ``language`` (ISO 639-1), or None when there is no data file for it."""
@@ -86,5 +127,7 @@ def load_lexicon(language: str) -> Lexicon | None:
     path = resources.files("pipeline.events") / "lexicons" / name
     if not path.is_file():
         return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    _check_strings(data, name)
     return Lexicon(language=data["language"], data=data, regex=_compile(data))

@@ -16,6 +16,7 @@ _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _BULLET = re.compile(r"^\s*(?:[-•*–—·]|\d+[.)])\s")
 _ABBREV_TOKEN = re.compile(r"([\w.’'-]+)$", re.UNICODE)
+_CANDIDATE = re.compile(r"([.!?…]+)([»”')\]’]*)\s+(?=[^\W_a-zß-ÿ]|[«“\"'(—–-])")
 MAX_HEADING_WORDS = 22
 
 
@@ -58,42 +59,26 @@ def _boundaries(line: str, abbreviations: frozenset[str], track_quotes: bool) ->
     """End offsets of sentences in ``line``; None when quotes are unbalanced."""
     ends: list[int] = []
     depth = 0
-    straight_open = False
-    i, n = 0, len(line)
-    while i < n:
-        ch = line[i]
+    straight = 0
+    last = 0
+    for m in _CANDIDATE.finditer(line):
         if track_quotes:
-            if ch in _OPENERS:
-                depth += 1
-            elif ch in ("»", "”") and depth > 0:
-                depth -= 1
-            elif ch == '"':
-                straight_open = not straight_open
-        if ch in _TERMINAL and depth == 0 and not straight_open:
-            j = i + 1
-            while j < n and line[j] in _TERMINAL:
-                j += 1
-            while j < n and line[j] in _CLOSERS:
-                if line[j] == '"':
-                    break
-                j += 1
-            if j >= n:
-                break
-            if not line[j].isspace():
-                i = j
+            chunk = line[last : m.start()]
+            depth += chunk.count("«") + chunk.count("“") - chunk.count("»") - chunk.count("”")
+            straight += chunk.count('"')
+            last = m.start()
+            if depth > 0 or straight % 2:
                 continue
-            k = j
-            while k < n and line[k].isspace():
-                k += 1
-            nxt = line[k] if k < n else ""
-            starts_new = nxt.isupper() or nxt.isdigit() or nxt in "«“\"'(—–-"
-            if starts_new and not (ch == "." and _is_abbreviation(line[:i], abbreviations)):
-                ends.append(j)
-                i = k
-                continue
-        i += 1
-    if track_quotes and (depth != 0 or straight_open):
-        return None
+        if m.group(1).startswith(".") and len(m.group(1)) == 1 and _is_abbreviation(
+                line[: m.start()], abbreviations):
+            continue
+        ends.append(m.start() + len(m.group(1)) + len(m.group(2)))
+    if track_quotes:
+        chunk = line[last:]
+        depth += chunk.count("«") + chunk.count("“") - chunk.count("»") - chunk.count("”")
+        straight += chunk.count('"')
+        if depth != 0 or straight % 2:
+            return None
     return ends
 
 

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from pipeline.events.lexicon import Lexicon, word_pattern
+from pipeline.events.lexicon import Lexicon, phrase_pattern, word_pattern
 
-_TOKEN = re.compile(r"[^\W\d_][\w‑-]*", re.UNICODE)
+_CAP = r"[^\W\d_a-zß-ÿ][\w‑-]*"
 _SPACE_GAP = re.compile(r"[ \u00a0\u202f]")
 _SEGMENT_BREAK = re.compile(r"[,;:()«»“”\"—–]|\s-\s")
 
@@ -49,6 +49,9 @@ class _Patterns:
     honorific: re.Pattern[str]
     pronoun: re.Pattern[str]
     determiner: re.Pattern[str]
+    cap_run: re.Pattern[str]
+    before_name: re.Pattern[str]
+    speaker_stop: frozenset[str]
 
 
 @cache
@@ -57,6 +60,9 @@ def _patterns(lex: Lexicon) -> _Patterns:
     role_words = frozenset(w.lower() for r in roles for w in r.split())
     honorifics = sorted(lex.words("honorifics"), key=len, reverse=True)
     hon = "|".join(re.escape(h) for h in honorifics) or r"(?!x)x"
+    before_words = phrase_pattern(lex.words("name_particles") + lex.words("determiners")
+                                  + lex.words("military", "place_prepositions"))
+    particles = "|".join(re.escape(p) for p in lex.words("name_particles")) or r"(?!x)x"
     pronouns = lex.words("pronouns") + lex.words("plural_pronouns") + lex.words("anaphors")
     return _Patterns(
         stop=lex.lower_set("capitalised_stopwords"),
@@ -70,6 +76,10 @@ def _patterns(lex: Lexicon) -> _Patterns:
         pronoun=re.compile(word_pattern(pronouns), re.IGNORECASE),
         determiner=re.compile(rf"^(?:{word_pattern(lex.words('determiners'))}|[lL]['’])\s*",
                               re.IGNORECASE),
+        before_name=re.compile(rf"(?<![\w-])(?:{before_words})\s+$", re.IGNORECASE),
+        speaker_stop=lex.lower_set("speaker_stopwords"),
+        cap_run=re.compile(
+            rf"(?<![\w‑-]){_CAP}(?:[ \u00a0](?:(?:{particles})[ \u00a0])?{_CAP})*"),
     )
 
 
@@ -84,43 +94,26 @@ def _is_acronym(token: str) -> bool:
 def find_mentions(text: str, lex: Lexicon) -> list[Mention]:
     """Capitalised word runs in ``text``; ``person`` marks those that look like a person."""
     pat = _patterns(lex)
-    tokens = list(_TOKEN.finditer(text))
     mentions: list[Mention] = []
-    i = 0
-    while i < len(tokens):
-        if not _is_cap(tokens[i].group()):
-            i += 1
-            continue
-        run = [tokens[i]]
-        j = i + 1
-        while j < len(tokens):
-            gap = text[run[-1].end() : tokens[j].start()]
-            tok = tokens[j].group()
-            if not _SPACE_GAP.fullmatch(gap):
-                break
-            if _is_cap(tok):
-                run.append(tokens[j])
-                j += 1
-                continue
-            nxt = tokens[j + 1] if j + 1 < len(tokens) else None
-            if (tok.lower() in pat.particles and nxt is not None and _is_cap(nxt.group())
-                    and _SPACE_GAP.fullmatch(text[tokens[j].end() : nxt.start()])):
-                run.extend([tokens[j], nxt])
-                j += 2
-                continue
-            break
-        i = j
+    for run in pat.cap_run.finditer(text):
+        words = run.group().replace("\u00a0", " ").split(" ")
+        offsets: list[int] = []
+        pos = run.start()
+        for w in words:
+            offsets.append(pos)
+            pos += len(w) + 1
         # Strip leading words that introduce rather than name: "Le", "President", "Ukrainian".
-        while run and (run[0].group().lower() in pat.stop or run[0].group() in pat.org
-                       or run[0].group().lower() in pat.nationalities
-                       or run[0].group().lower() in pat.role_words
-                       or run[0].group().lower() in pat.particles):
-            run = run[1:]
-        while run and not _is_cap(run[-1].group()):
-            run = run[:-1]
-        if not run:
+        i = 0
+        while i < len(words) and (words[i].lower() in pat.stop or words[i] in pat.org
+                                  or words[i].lower() in pat.nationalities
+                                  or words[i].lower() in pat.role_words
+                                  or words[i].lower() in pat.particles):
+            i += 1
+        if i == len(words):
             continue
-        words = [t.group() for t in run]
+        words, offsets = words[i:], offsets[i:]
+        if len(words) >= 3 and pat.before_name.search(text[: offsets[0]]):
+            words, offsets = words[1:], offsets[1:]  # "ministre de la Santé Roman Prymula"
         caps = [w for w in words if _is_cap(w)]
         person = (
             2 <= len(caps) <= 4
@@ -129,8 +122,9 @@ def find_mentions(text: str, lex: Lexicon) -> list[Mention]:
             and not any(w.lower() in pat.nationalities for w in words)
             and not any(w.lower() in pat.stop for w in caps)
         )
-        mentions.append(Mention(run[0].start(), run[-1].end(), text[run[0].start() : run[-1].end()],
-                                person))
+        start = offsets[0]
+        end = offsets[-1] + len(words[-1])
+        mentions.append(Mention(start, end, text[start:end], person))
     for m in pat.honorific.finditer(text):
         if not any(x.start <= m.start(1) < x.end and x.person for x in mentions):
             mentions.append(Mention(m.start(), m.end(), m.group(1), True))
@@ -153,10 +147,6 @@ def role_after(text: str, end: int, lex: Lexicon) -> str | None:
     role = strip_determiner(role, lex)
     if not role or not pat.roles.search(role) or len(role.split()) > 12:
         return None
-    first = role.split()[0]
-    if _is_cap(first) and first.lower() not in pat.nationalities and first.lower() not in pat.role_words:
-        if not re.match(r"[^\W\d_][\w‑-]*['’]s\b", role):
-            return None
     return role
 
 
@@ -292,23 +282,23 @@ def resolve_phrase(phrase: str, registry: Registry, paragraph: int) -> Speaker |
         if known:
             return Speaker(known, registry.people.get(known), "surname")
     bare = strip_determiner(phrase, lex)
-    if pat.roles.search(bare) and len(bare.split()) <= 8 and not _is_cap(bare.split()[0]) or (
-        pat.roles.match(bare) and len(bare.split()) <= 8
-    ):
+    if bare and pat.roles.search(bare) and len(bare.split()) <= 8 and (
+            not _is_cap(bare.split()[0]) or pat.roles.match(bare)):
         who = registry.by_role(bare)
-        if who is None:
-            focus = registry.current_focus(paragraph, max_distance=2)
+        focus = registry.current_focus(paragraph, max_distance=2)
+        if who is None and focus:
+            # "la ministre" after a person whose role is unknown or shares the role noun.
             nouns = {m.group().lower() for m in pat.roles.finditer(bare)}
-            if focus and not registry.people.get(focus):
-                who = focus
-            elif focus and nouns & {m.group().lower() for m in
-                                    pat.roles.finditer(registry.people.get(focus) or "")}:
+            known = {m.group().lower() for m in pat.roles.finditer(registry.people.get(focus) or "")}
+            if not known or nouns & known:
                 who = focus
         if who:
             return Speaker(who, registry.people.get(who) or bare, "role")
         if bare.split()[0][:1].islower():
             return None
-    if len(bare.split()) > 7 or not bare:
+    if len(bare.split()) > 6 or not bare:
+        return None
+    if any(w.lower().strip("'’") in pat.speaker_stop for w in re.split(r"[\s'’]+", bare)):
         return None
     first = bare.split()[0]
     if pat.collectives.search(bare) or (_is_cap(first) and first.lower() not in pat.stop):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,13 +16,16 @@ from pipeline.settings import Settings
 from tests.conftest import REPO_ROOT, SEED
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, clean: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; ``clean`` runs it with exactly ``env`` instead of on top of ours."""
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
+        env=dict(env or {}) if clean else {**os.environ, **(env or {})},
         timeout=600,
         check=False,
     )
@@ -72,3 +76,21 @@ def test_run_json_accounts_for_every_input(
     assert topics[kafka_settings.topic_statements] >= 6
     assert topics[kafka_settings.topic_dead_letter] >= 2
     assert {f["stage"] for f in summary["failures"]} >= {"fetch", "extract"}
+
+
+@pytest.mark.integration
+def test_kafka_start_status_stop_manage_the_local_broker(tmp_path: Path) -> None:
+    env = {"PIPELINE_STATE_DIR": str(tmp_path / "state")}
+    env_without_cluster = {k: v for k, v in os.environ.items() if "BOOTSTRAP_SERVERS" not in k}
+    try:
+        started = _cli("kafka", "start", env={**env_without_cluster, **env}, clean=True)
+        assert started.returncode == 0, started.stderr[-2000:]
+        address = started.stdout.strip().splitlines()[-1]
+        assert address.startswith("127.0.0.1:")
+        status = _cli("kafka", "status", env={**env_without_cluster, **env}, clean=True)
+        assert status.stdout.strip() == address
+    finally:
+        stopped = _cli("kafka", "stop", env={**env_without_cluster, **env}, clean=True)
+    assert stopped.stdout.strip() == "stopped"
+    after = _cli("kafka", "status", env={**env_without_cluster, **env}, clean=True)
+    assert (after.returncode, after.stdout.strip()) == (1, "not running")

@@ -1,0 +1,362 @@
+"""Validation with the real GX project: defective events and articles become dead letters.
+
+The flattening tests are pure; the rest run the committed suites through Great Expectations
+(importing GX takes ~7 s, so they carry the ``integration`` marker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import validate as v
+from pipeline.errors import ValidationFailed
+from pipeline.models import (
+    Article,
+    CommitmentDetails,
+    Event,
+    Evidence,
+    Extractor,
+    MilitaryUpdateDetails,
+    StatementDetails,
+)
+from pipeline.settings import Settings
+
+REPO_SUITES = v.REPO_EXPECTATIONS_DIR / "gx" / "expectations"
+
+TEXT = (
+    "Le ministre des Armées, Jean Dupont, a déclaré mardi : « Nous tiendrons bon. » "
+    "Selon l'état-major, les forces ont repris le village de Robotyne après trois jours "
+    "de combats. La France s'est engagée à livrer douze canons Caesar d'ici 2026, "
+    "a annoncé l'Élysée à l'issue du sommet de Bruxelles. Les discussions se poursuivront "
+    "la semaine prochaine, selon plusieurs diplomates présents sur place."
+)
+ARTICLE = Article.build(
+    url="https://example.org/defense/2025/03/article",
+    text=TEXT,
+    language="fr",
+    published_at="2025-03-04",
+    title="Défense",
+)
+
+
+def _span(fragment: str) -> Evidence:
+    start = TEXT.index(fragment)
+    return Evidence(text=fragment, start=start, end=start + len(fragment))
+
+
+def make_event(
+    event_id: str,
+    details: StatementDetails | MilitaryUpdateDetails | CommitmentDetails,
+    *,
+    evidence: Evidence | None = None,
+    article: Article = ARTICLE,
+    confidence: float = 0.8,
+) -> Event:
+    return Event(
+        event_id=event_id,
+        event_type=details.kind,
+        article=article.ref(),
+        evidence=evidence or _span("Nous tiendrons bon."),
+        details=details,
+        confidence=confidence,
+        extractor=Extractor(name="test", version="0"),
+    )
+
+
+def statement(event_id: str, speaker: str | None = "Jean Dupont", **kw: Any) -> Event:
+    details = StatementDetails(speaker=speaker, content="Nous tiendrons bon.", direct_quote=True)
+    return make_event(event_id, details, evidence=_span("Nous tiendrons bon."), **kw)
+
+
+def military(event_id: str, location: str | None = "Robotyne") -> Event:
+    details = MilitaryUpdateDetails(actor="les forces", action="ont repris", location=location)
+    return make_event(event_id, details, evidence=_span("les forces ont repris le village"))
+
+
+def commitment(event_id: str, deadline: str | None = "d'ici 2026") -> Event:
+    details = CommitmentDetails(
+        party="La France", commitment="livrer douze canons Caesar", deadline=deadline
+    )
+    return make_event(event_id, details, evidence=_span("La France s'est engagée"))
+
+
+def by_event(report: v.ValidationReport) -> dict[str, list[str]]:
+    return {dl.event_id or "": dl.failed_expectations for dl in report.invalid}
+
+
+def files_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Pure flattening
+
+
+def test_event_rows_compute_evidence_match_and_deadline_offset() -> None:
+    bad = make_event(
+        "bad",
+        StatementDetails(speaker="X", content="y", direct_quote=False),
+        evidence=Evidence(text="XXXX", start=0, end=4),
+    )
+    rows = v.event_rows([statement("ok"), bad, commitment("c", "avant 2031"), military("m")], {})
+    assert [r["evidence_matches_article"] for r in rows["events"]] == [None] * 4
+    assert [r["article_known"] for r in rows["events"]] == [False] * 4
+
+    rows = v.event_rows(
+        [statement("ok"), bad, commitment("c", "avant 2031"), military("m", location="  ")],
+        {ARTICLE.article_id: ARTICLE},
+    )
+    assert [r["evidence_matches_article"] for r in rows["events"]] == [True, False, True, True]
+    assert [r["row"] for r in rows["statements"]] == [0, 1]
+    (c,) = rows["commitments"]
+    assert (c["row"], c["deadline_year"], c["article_year"], c["deadline_year_offset"]) == (
+        2,
+        2031,
+        2025,
+        6,
+    )
+    assert rows["military_updates"][0]["location"] is None  # blank counts as missing
+
+
+# ------------------------------------------------------------------------------------------
+# The committed suites through GX
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    yield Settings(state_dir=tmp_path_factory.mktemp("state"))
+    v.clear_context_cache()
+
+
+@pytest.mark.integration
+def test_valid_events_pass(settings: Settings) -> None:
+    events = [statement("s1"), military("m1"), commitment("c1"), commitment("c2", None)]
+    report = v.validate_events(events, {ARTICLE.article_id: ARTICLE}, settings)
+
+    assert report.invalid == []
+    assert report.valid_events == events
+    assert report.suite_results == {
+        "events": True,
+        "statements": True,
+        "military_updates": True,
+        "commitments": True,
+    }
+    assert report.statistics["suites"]["events"]["rows"] == 4
+    assert report.statistics["suites"]["commitments"]["rows"] == 2
+
+
+@pytest.mark.integration
+def test_defective_events_become_dead_letters_naming_the_expectation(settings: Settings) -> None:
+    mismatched = make_event(
+        "evidence-off",
+        StatementDetails(speaker="Jean Dupont", content="tiendrons", direct_quote=True),
+        # Right length, wrong place: the article has "Nous tiendrons bon." further on.
+        evidence=Evidence(text="Nous tiendrons bon.", start=0, end=19),
+    )
+    orphan = statement("orphan", article=Article.build(url="https://other.example/x", text="x"))
+    events = [
+        statement("good-statement"),
+        mismatched,
+        statement("no-speaker", speaker=None),
+        commitment("absurd-deadline", "d'ici 3025"),
+        commitment("past-deadline", "en 2019"),
+        military("no-location", location=None),
+        statement("dup"),
+        military("dup"),
+        orphan,
+        commitment("good-commitment"),
+    ]
+    report = v.validate_events(events, {ARTICLE.article_id: ARTICLE}, settings)
+
+    assert [e.event_id for e in report.valid_events] == ["good-statement", "good-commitment"]
+    failed = by_event(report)
+    assert failed == {
+        "evidence-off": ["events:expect_column_values_to_be_in_set(evidence_matches_article)"],
+        "no-speaker": ["statements:expect_column_values_to_not_be_null(speaker)"],
+        "absurd-deadline": ["commitments:expect_column_values_to_be_between(deadline_year_offset)"],
+        "past-deadline": ["commitments:expect_column_values_to_be_between(deadline_year_offset)"],
+        "no-location": ["military_updates:expect_column_values_to_not_be_null(location)"],
+        "dup": ["events:expect_column_values_to_be_unique(event_id)"],
+        "orphan": ["events:expect_column_values_to_be_in_set(article_known)"],
+    }
+    # Both copies of the duplicated id fail: the validator cannot tell which one is right.
+    dups = [dl for dl in report.invalid if dl.event_id == "dup"]
+    assert sorted(dl.payload["event_type"] for dl in dups if dl.payload) == [
+        "military_update",
+        "statement",
+    ]
+    for dl in report.invalid:
+        assert dl.stage == "validate"
+        assert dl.source == dl.event_id
+        assert dl.payload is not None and dl.payload["event_id"] == dl.event_id
+        assert all(label in dl.reason for label in dl.failed_expectations)
+    assert report.suite_results == {
+        "events": False,
+        "statements": False,
+        "military_updates": False,
+        "commitments": False,
+    }
+    assert report.statistics["invalid"] == 8
+
+
+@pytest.mark.integration
+def test_an_event_failing_several_suites_gets_one_dead_letter(settings: Settings) -> None:
+    event = make_event(
+        "double",
+        StatementDetails(speaker=" ", content="Nous", direct_quote=True),
+        evidence=Evidence(text="Nous", start=0, end=4),
+    )
+    report = v.validate_events([event], {ARTICLE.article_id: ARTICLE}, settings)
+    (dl,) = report.invalid
+    assert dl.failed_expectations == [
+        "events:expect_column_values_to_be_in_set(evidence_matches_article)",
+        "statements:expect_column_values_to_not_be_null(speaker)",
+    ]
+
+
+@pytest.mark.integration
+def test_a_large_batch_maps_failures_to_the_right_rows(settings: Settings) -> None:
+    events = [statement(f"e{i}") for i in range(2000)]
+    for i in (7, 1234, 1999):
+        events[i] = statement(f"e{i}", speaker=None)
+    report = v.validate_events(events, {ARTICLE.article_id: ARTICLE}, settings)
+    assert sorted(by_event(report)) == ["e1234", "e1999", "e7"]
+    assert len(report.valid_events) == 1997
+
+
+@pytest.mark.integration
+def test_articles(settings: Settings) -> None:
+    longer = TEXT + " Fin."
+    articles = [
+        ARTICLE,
+        Article.build(url="ftp://example.org/file", text=longer, language="fr"),
+        Article.build(url="https://example.org/short", text="Trop court.", language="fr"),
+        Article.build(url="https://example.de/artikel", text=longer, language="de"),
+        Article.build(url="https://example.org/unknown", text=longer, language=None),
+        Article.build(url="https://example.org/twice", text=longer, language="en"),
+        Article.build(url="https://example.org/twice", text=longer, language="en"),
+    ]
+    valid, dead = v.validate_articles(articles, settings)
+
+    assert valid == [ARTICLE]
+    failed = {(dl.source, tuple(dl.failed_expectations)) for dl in dead}
+    assert failed == {
+        ("ftp://example.org/file", ("articles:expect_column_values_to_match_regex(url)",)),
+        (
+            "https://example.org/short",
+            ("articles:expect_column_value_lengths_to_be_between(text)",),
+        ),
+        ("https://example.de/artikel", ("articles:expect_column_values_to_be_in_set(language)",)),
+        (
+            "https://example.org/unknown",
+            ("articles:expect_column_values_to_not_be_null(language)",),
+        ),
+        ("https://example.org/twice", ("articles:expect_column_values_to_be_unique(article_id)",)),
+    }
+    assert len(dead) == 6
+    assert all(dl.article_id and dl.payload and "text" not in dl.payload for dl in dead)
+
+
+@pytest.mark.integration
+def test_min_article_chars_comes_from_settings(tmp_path: Path) -> None:
+    short = Article.build(url="https://example.org/short", text="Trop court.", language="fr")
+    lenient = Settings(state_dir=tmp_path, min_article_chars=5)
+    assert v.validate_articles([short], lenient) == ([short], [])
+
+
+@pytest.mark.integration
+def test_loaded_suites_are_the_committed_json_files(settings: Settings) -> None:
+    runtime = v.get_runtime(settings)
+    committed = {p.stem: json.loads(p.read_text()) for p in REPO_SUITES.glob("*.json")}
+
+    assert set(runtime.suites) == set(committed) == set(v.SUITE_NAMES)
+    for name, suite in runtime.suites.items():
+        loaded = [(e.expectation_type, e.column) for e in suite.expectations]  # type: ignore[attr-defined]
+        in_file = [(e["type"], e["kwargs"].get("column")) for e in committed[name]["expectations"]]
+        assert loaded == in_file, name
+
+
+@pytest.mark.integration
+def test_editing_a_suite_file_changes_validation(tmp_path: Path, settings: Settings) -> None:
+    project = tmp_path / "expectations"
+    shutil.copytree(v.REPO_EXPECTATIONS_DIR, project)
+    events_json = project / "gx" / "expectations" / "events.json"
+    suite = json.loads(events_json.read_text())
+    (confidence,) = [e for e in suite["expectations"] if e["kwargs"].get("column") == "confidence"]
+    confidence["kwargs"]["max_value"] = 0.5
+    events_json.write_text(json.dumps(suite, indent=2))
+
+    event = statement("confident", confidence=0.8)
+    articles = {ARTICLE.article_id: ARTICLE}
+    assert v.validate_events([event], articles, settings).invalid == []
+
+    edited = Settings(state_dir=tmp_path / "state", expectations_dir=project)
+    report = v.validate_events([event], articles, edited)
+    assert by_event(report) == {
+        "confident": ["events:expect_column_values_to_be_between(confidence)"]
+    }
+
+
+@pytest.mark.integration
+def test_a_suite_gx_cannot_evaluate_raises(tmp_path: Path) -> None:
+    project = tmp_path / "expectations"
+    shutil.copytree(v.REPO_EXPECTATIONS_DIR, project)
+    path = project / "gx" / "expectations" / "statements.json"
+    suite = json.loads(path.read_text())
+    suite["expectations"][0]["kwargs"]["column"] = "no_such_column"
+    path.write_text(json.dumps(suite, indent=2))
+
+    settings = Settings(state_dir=tmp_path / "state", expectations_dir=project)
+    with pytest.raises(ValidationFailed, match="no_such_column"):
+        v.validate_events([statement("s")], {ARTICLE.article_id: ARTICLE}, settings)
+
+
+@pytest.mark.integration
+def test_results_go_to_the_state_dir_and_the_repo_stays_untouched(tmp_path: Path) -> None:
+    before = files_digest(v.REPO_EXPECTATIONS_DIR)
+    settings = Settings(state_dir=tmp_path / "state")
+    v.clear_context_cache()
+    report = v.validate_events(
+        [statement("s"), commitment("c", "2999")], {ARTICLE.article_id: ARTICLE}, settings
+    )
+    v.validate_articles([ARTICLE], settings)
+
+    assert files_digest(v.REPO_EXPECTATIONS_DIR) == before
+    stored = sorted((settings.gx_results_dir / "validations").rglob("*.json"))
+    suites = {p.relative_to(settings.gx_results_dir / "validations").parts[0] for p in stored}
+    assert suites == {"articles", "events", "statements", "commitments"}
+    commitments = [p for p in stored if p.parts[-4] == "commitments"]
+    result = json.loads(commitments[0].read_text())
+    assert result["success"] is False
+    assert report.statistics["run_name"] in str(commitments[0])
+    # The runtime copy holds the committed suites (GX re-saves it, so compare content).
+    copied = settings.gx_results_dir / "expectations"
+    for path in REPO_SUITES.glob("*.json"):
+        assert json.loads((copied / path.name).read_text()) == json.loads(path.read_text())
+
+
+@pytest.mark.integration
+def test_suite_files_match_their_definitions_in_code(tmp_path: Path) -> None:
+    """``python -m pipeline.validate`` must not silently undo a reviewed edit of the JSON."""
+    written = v.build_suites(tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in REPO_SUITES.glob("*.json"))
+    for path in written:
+        assert path.read_bytes() == (REPO_SUITES / path.name).read_bytes(), (
+            f"{path.name}: the committed suite and suite_definitions() differ; change both"
+        )
+
+
+def test_empty_batches_skip_gx() -> None:
+    assert v.validate_events([], {}).valid_events == []
+    assert v.validate_articles([]) == ([], [])
