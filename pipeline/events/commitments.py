@@ -112,7 +112,7 @@ def _party(pre: str, lex: Lexicon) -> str | None:
     cuts = list(pat.subject_cut.finditer(tail))
     if cuts:
         tail = tail[cuts[-1].end():]
-    tail = pat.determiner.sub("", tail.strip(), count=1).strip()
+    tail = pat.determiner.sub("", tail.strip(" ‘’'\""), count=1).strip()
     stop = lex.lower_set("speaker_stopwords")
     if not tail or len(tail.split()) > 6 or any(w.lower() in stop for w in tail.split()):
         return None

@@ -94,7 +94,8 @@ def _places(text: str, lex: Lexicon) -> list[tuple[int, str]]:
         words = place.split()
         while words and words[-1].lower() in pat.excluded:
             words.pop()
-        hyphen_adjective = "-" in words[0] if not words else words[0].split("-")[-1].islower()
+        # "Russian-occupied" is an adjective, not a place.
+        hyphen_adjective = bool(words) and "-" in words[0] and words[0].split("-")[-1].islower()
         if not words or words[0].lower() in pat.excluded or hyphen_adjective \
                 or (len(words[0]) > 1 and words[0].isupper()):
             continue
