@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import dataclass
+from typing import Any
 import sys
 from pathlib import Path
 
@@ -93,20 +95,54 @@ def ensure_db(settings: Settings) -> None:
     marker.write_text("ok\n")
 
 
+@dataclass(frozen=True)
+class DagRunResult:
+    """The outcome of one ``airflow dags test`` run, read back from the metadata database."""
+
+    run_id: str
+    state: str
+    task_states: dict[str, str]
+
+
+def _json_tail(output: str) -> Any:
+    """The JSON document an ``airflow ... -o json`` command printed after its log lines."""
+    for line in reversed(output.strip().splitlines()):
+        if line.startswith(("[", "{")):
+            return json.loads(line)
+    raise AirflowCommandError(f"no JSON in the output of airflow: {output[-2000:]}")
+
+
 def dags_test(
     settings: Settings,
     dag_id: str,
     conf: dict[str, object],
     env_extra: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run one DAG run in-process with ``airflow dags test`` (no scheduler needed)."""
+) -> DagRunResult:
+    """Run one DAG run in-process with ``airflow dags test`` (no scheduler needed).
+
+    Raises:
+        AirflowCommandError: the command failed or the run did not end in success (the
+            message names each task's state).
+    """
     ensure_db(settings)
-    return airflow_cli(
-        settings,
-        "dags",
-        "test",
-        dag_id,
-        "--conf",
-        json.dumps(conf),
-        env=airflow_env(settings, env_extra),
+    env = airflow_env(settings, env_extra)
+    airflow_cli(settings, "dags", "test", dag_id, "--conf", json.dumps(conf), env=env)
+    runs = _json_tail(
+        airflow_cli(settings, "dags", "list-runs", dag_id, "-o", "json", env=env).stdout
     )
+    latest = max(runs, key=lambda run: run["run_after"])
+    tasks = _json_tail(
+        airflow_cli(
+            settings, "tasks", "states-for-dag-run", dag_id, latest["run_id"], "-o", "json", env=env
+        ).stdout
+    )
+    result = DagRunResult(
+        run_id=latest["run_id"],
+        state=latest["state"],
+        task_states={t["task_id"]: t["state"] for t in tasks},
+    )
+    if result.state != "success":
+        raise AirflowCommandError(
+            f"{dag_id} run {result.run_id} ended {result.state}: {result.task_states}"
+        )
+    return result

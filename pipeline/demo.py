@@ -99,6 +99,7 @@ def _line(topic: str, value: dict[str, object]) -> str:
 def run_demo(settings: Settings, *, use_airflow: bool = True) -> int:
     from pipeline.kafka.client import resolve_bootstrap_servers
 
+    settings_had_cluster = bool(settings.kafka_bootstrap_servers)
     bootstrap = resolve_bootstrap_servers(settings)
     settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
     print(f"Kafka: {bootstrap}")
@@ -124,9 +125,14 @@ def run_demo(settings: Settings, *, use_airflow: bool = True) -> int:
 
             run_once(urls, settings)
     messages = read_topics(settings, since=before)
+    ingested = len(messages[settings.topic_articles])
+    failed = len({d["source"] for d in messages[settings.topic_dead_letter] if not d.get("event_id")})
+    print(f"\n{len(urls)} pages: {ingested} ingested, {failed} failed (each with a dead letter)")
     print("\nMessages this run wrote, per topic:")
     for topic, values in messages.items():
         print(f"  {topic}: {len(values)}")
         for value in values[-20:]:
             print(_line(topic, value))
+    if not settings_had_cluster:
+        print("\nThe local broker keeps running; stop it with `python -m pipeline kafka stop`.")
     return 0

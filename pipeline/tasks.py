@@ -6,6 +6,8 @@ JSON-compatible dicts and calls the same runner stage the CLI uses.
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from pipeline import runner
@@ -13,6 +15,7 @@ from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings, get_settings
 from pipeline.sources import discover
 
+log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 KAFKA_CONN_ID = "kafka_default"
 
@@ -80,4 +83,6 @@ def publish_batch(payload: Payload, settings: Settings | None = None) -> Payload
     events = runner.load(Event, payload["events"])
     dead = runner.load(DeadLetter, payload["dead_letters"])
     topics = runner.publish_all(articles, events, dead, settings)
-    return runner.summarize(payload["discovered"], articles, events, dead, topics).as_dict()
+    summary = runner.summarize(payload["discovered"], articles, events, dead, topics).as_dict()
+    log.info("run summary: %s", json.dumps(summary, ensure_ascii=False))
+    return summary

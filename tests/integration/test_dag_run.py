@@ -39,8 +39,10 @@ def test_dag_publishes_the_reference_events_and_dead_letters(
         f"{sample_server}/site/abonnement.html",
         f"{sample_server}/site/page-retiree.html",
     ]
-    proc = dags_test(settings, "news_ingestion", {"urls": urls})
-    assert "success" in (proc.stdout + proc.stderr).lower()
+    result = dags_test(settings, "news_ingestion", {"urls": urls})
+    assert result.state == "success"
+    assert set(result.task_states.values()) == {"success"}
+    assert len(result.task_states) == 5
 
     articles = _read(settings, settings.topic_articles)
     statements = _read(settings, settings.topic_statements)
