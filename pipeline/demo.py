@@ -126,7 +126,9 @@ def run_demo(settings: Settings, *, use_airflow: bool = True) -> int:
             run_once(urls, settings)
     messages = read_topics(settings, since=before)
     ingested = len(messages[settings.topic_articles])
-    failed = len({d["source"] for d in messages[settings.topic_dead_letter] if not d.get("event_id")})
+    failed = len(
+        {d["source"] for d in messages[settings.topic_dead_letter] if not d.get("event_id")}
+    )
     print(f"\n{len(urls)} pages: {ingested} ingested, {failed} failed (each with a dead letter)")
     print("\nMessages this run wrote, per topic:")
     for topic, values in messages.items():

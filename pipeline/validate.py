@@ -213,7 +213,10 @@ def suite_definitions() -> dict[str, list[tuple[str, dict[str, Any]]]]:
             ("ExpectColumnValuesToNotBeNull", {"column": "article_id"}),
             ("ExpectColumnValuesToBeUnique", {"column": "article_id"}),
             ("ExpectColumnValuesToNotBeNull", {"column": "url"}),
-            ("ExpectColumnValuesToMatchRegex", {"column": "url", "regex": r"^(?:https?://[^\s/]+|file:///\S+)"}),
+            (
+                "ExpectColumnValuesToMatchRegex",
+                {"column": "url", "regex": r"^(?:https?://[^\s/]+|file:///\S+)"},
+            ),
             (
                 "ExpectColumnValueLengthsToBeBetween",
                 {"column": "text", "min_value": {"$PARAMETER": "min_article_chars"}},

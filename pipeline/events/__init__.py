@@ -29,9 +29,15 @@ EXTRACTOR_VERSION = "1.0.0"
 __all__ = ["EXTRACTOR_VERSION", "split_events"]
 
 
-def _event(article: Article, event_type: str, sentence: Sentence, occurred_at: str | None,
-           details: StatementDetails | MilitaryUpdateDetails | CommitmentDetails,
-           confidence: float, rule: str) -> Event:
+def _event(
+    article: Article,
+    event_type: str,
+    sentence: Sentence,
+    occurred_at: str | None,
+    details: StatementDetails | MilitaryUpdateDetails | CommitmentDetails,
+    confidence: float,
+    rule: str,
+) -> Event:
     return Event(
         event_id=Event.make_id(article.content_sha256, event_type, sentence.start, sentence.end),
         event_type=event_type,  # type: ignore[arg-type]
@@ -40,14 +46,16 @@ def _event(article: Article, event_type: str, sentence: Sentence, occurred_at: s
         evidence=Evidence(text=sentence.text, start=sentence.start, end=sentence.end),
         details=details,
         confidence=max(0.0, min(1.0, confidence)),
-        extractor=Extractor(name=f"rules/{article.language}.{event_type}.{rule}",
-                            version=EXTRACTOR_VERSION),
+        extractor=Extractor(
+            name=f"rules/{article.language}.{event_type}.{rule}", version=EXTRACTOR_VERSION
+        ),
         ingested_at=article.ingested_at,
     )
 
 
-def _next_sentence_figures(sentences: list[Sentence], i: int, location: str,
-                           lex: Lexicon) -> list[str]:
+def _next_sentence_figures(
+    sentences: list[Sentence], i: int, location: str, lex: Lexicon
+) -> list[str]:
     """Figures of the next sentence when it is about the same place ("X comptait 11 000 …")."""
     for nxt in sentences[i + 1 : i + 4]:
         if nxt.heading:
@@ -105,12 +113,29 @@ def split_events(article: Article) -> list[Event]:
                 if f not in figures:
                     figures.append(f)
             label = lex.mapping("military", "labels").get(mil.action_class, mil.action_class)
-            events.append(_event(article, "military_update", s, occurred_at, MilitaryUpdateDetails(
-                actor=mil.actor, action=f"{label} ({mil.trigger})", location=mil.location,
-                claimed_by=claimant, related_places=mil.related_places, figures=figures,
-            ), mil.confidence, mil.action_class))
-        if stmt is not None and stmt.speaker.kind == "collective" and (
-                mil is not None or has_military_action(s.text, lex, context)):
+            events.append(
+                _event(
+                    article,
+                    "military_update",
+                    s,
+                    occurred_at,
+                    MilitaryUpdateDetails(
+                        actor=mil.actor,
+                        action=f"{label} ({mil.trigger})",
+                        location=mil.location,
+                        claimed_by=claimant,
+                        related_places=mil.related_places,
+                        figures=figures,
+                    ),
+                    mil.confidence,
+                    mil.action_class,
+                )
+            )
+        if (
+            stmt is not None
+            and stmt.speaker.kind == "collective"
+            and (mil is not None or has_military_action(s.text, lex, context))
+        ):
             stmt = None  # an institution reporting a military action: the claim is the event
         if stmt is not None:
             key = (stmt.speaker.name, stmt.content)
@@ -119,10 +144,23 @@ def split_events(article: Article) -> list[Event]:
             else:
                 seen_quotes.add(key)
         if stmt is not None:
-            events.append(_event(article, "statement", s, occurred_at, StatementDetails(
-                speaker=stmt.speaker.name, speaker_role=stmt.speaker.role, content=stmt.content,
-                direct_quote=stmt.direct_quote, reporting_verb=stmt.reporting_verb,
-            ), stmt.confidence, stmt.rule))
+            events.append(
+                _event(
+                    article,
+                    "statement",
+                    s,
+                    occurred_at,
+                    StatementDetails(
+                        speaker=stmt.speaker.name,
+                        speaker_role=stmt.speaker.role,
+                        content=stmt.content,
+                        direct_quote=stmt.direct_quote,
+                        reporting_verb=stmt.reporting_verb,
+                    ),
+                    stmt.confidence,
+                    stmt.rule,
+                )
+            )
             if stmt.speaker.kind != "collective":
                 registry.set_focus(stmt.speaker.name, s.paragraph)
         elif mentions:
@@ -131,8 +169,22 @@ def split_events(article: Article) -> list[Event]:
                 registry.set_focus(registry.full_name(first.text) or first.text, s.paragraph)
         com: CommitmentHit | None = find_commitment(s.text, lex, registry.focus)
         if com is not None:
-            events.append(_event(article, "commitment", s, occurred_at, CommitmentDetails(
-                party=com.party, commitment=com.commitment, amount=com.amount,
-                deadline=com.deadline, venue=com.venue, breakdown=com.breakdown,
-            ), com.confidence, "pledge"))
+            events.append(
+                _event(
+                    article,
+                    "commitment",
+                    s,
+                    occurred_at,
+                    CommitmentDetails(
+                        party=com.party,
+                        commitment=com.commitment,
+                        amount=com.amount,
+                        deadline=com.deadline,
+                        venue=com.venue,
+                        breakdown=com.breakdown,
+                    ),
+                    com.confidence,
+                    "pledge",
+                )
+            )
     return events

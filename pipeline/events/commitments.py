@@ -55,19 +55,25 @@ def _patterns(lex: Lexicon) -> _Patterns:
         weak=frozenset(w.lower() for w in com("weak")),
         percent=re.compile(
             rf"(?:(?:{at_least})\s+)?(?:{_NUMBER})\s?(?:%|pour\s?cent|per\s?cent|percent)"
-            rf"(?:\s+(?:{gdp})(?![\w-]))?", flags),
+            rf"(?:\s+(?:{gdp})(?![\w-]))?",
+            flags,
+        ),
         money=re.compile(
             rf"(?:(?:{at_least})\s+)?(?:{currency}\s?(?:{_NUMBER})(?:\s?(?:{money_units})(?![\w-]))?"
-            rf"|(?:{_NUMBER})\s?(?:{money_units})(?![\w-]))", flags),
+            rf"|(?:{_NUMBER})\s?(?:{money_units})(?![\w-]))",
+            flags,
+        ),
         count=re.compile(
             rf"(?:(?:{at_least})\s+)?(?<![\w.,])(?:{_NUMBER})\s+(?:[\w-]+\s+){{0,2}}?(?:{count_units})(?![\w-])",
-            flags),
+            flags,
+        ),
         deadlines=tuple(re.compile(p, flags) for p in com("deadline")),
         venues=tuple(re.compile(p) for p in com("venue")),
         breakdown_marker=re.compile(word_pattern(com("breakdown_markers")), flags),
         item_split=re.compile(
             rf"\s*(?:,\s*)?(?<![\w-])(?:{phrase_pattern(com('and'))})\s+(?=(?:(?:{at_least})\s+)?\d)",
-            flags),
+            flags,
+        ),
         subject_cut=re.compile(word_pattern(lex.words("reporting", "subject_cut")), flags),
         determiner=re.compile(rf"^(?:{word_pattern(lex.words('determiners'))}|[lL]['’])\s*", flags),
     )
@@ -99,7 +105,7 @@ def find_breakdown(text: str, lex: Lexicon) -> list[str]:
     marker = pat.breakdown_marker.search(text)
     if not marker:
         return []
-    rest = re.split(r"[;.]", text[marker.end():], maxsplit=1)[0]
+    rest = re.split(r"[;.]", text[marker.end() :], maxsplit=1)[0]
     items = [i.strip(" ,") for i in pat.item_split.split(rest)]
     items = [i for i in items if re.search(r"\d", i)]
     return items if len(items) >= 2 else []
@@ -108,10 +114,10 @@ def find_breakdown(text: str, lex: Lexicon) -> list[str]:
 def _party(pre: str, lex: Lexicon) -> str | None:
     pat = _patterns(lex)
     pieces = list(_CLAUSE_BREAK.finditer(pre))
-    tail = pre[pieces[-1].end():] if pieces else pre
+    tail = pre[pieces[-1].end() :] if pieces else pre
     cuts = list(pat.subject_cut.finditer(tail))
     if cuts:
-        tail = tail[cuts[-1].end():]
+        tail = tail[cuts[-1].end() :]
     tail = pat.determiner.sub("", tail.strip(" ‘’'\""), count=1).strip()
     stop = lex.lower_set("speaker_stopwords")
     if not tail or len(tail.split()) > 6 or any(w.lower() in stop for w in tail.split()):
@@ -130,7 +136,7 @@ def find_commitment(text: str, lex: Lexicon, focus: str | None = None) -> Commit
     pat = _patterns(lex)
     for m in pat.trigger.finditer(text):
         trigger = re.sub(r"\s+", " ", m.group())
-        rest = text[m.end():]
+        rest = text[m.end() :]
         marker = pat.breakdown_marker.search(rest)
         clause = rest[: marker.start()] if marker else re.split(r"[;]", rest)[0]
         clause = clause.strip(" ,.;")
@@ -151,8 +157,21 @@ def find_commitment(text: str, lex: Lexicon, focus: str | None = None) -> Commit
             if found:
                 venue = found.group(1).strip()
                 break
-        confidence = 0.7 + (0.1 if amount else 0) + (0.05 if deadline else 0) + (
-            0.05 if party else 0) - (0.15 if weak else 0)
-        return CommitmentHit(trigger, party, f"{trigger} {clause}".strip(), amount, deadline,
-                             venue, find_breakdown(rest, lex), round(min(confidence, 0.95), 2))
+        confidence = (
+            0.7
+            + (0.1 if amount else 0)
+            + (0.05 if deadline else 0)
+            + (0.05 if party else 0)
+            - (0.15 if weak else 0)
+        )
+        return CommitmentHit(
+            trigger,
+            party,
+            f"{trigger} {clause}".strip(),
+            amount,
+            deadline,
+            venue,
+            find_breakdown(rest, lex),
+            round(min(confidence, 0.95), 2),
+        )
     return None

@@ -90,8 +90,10 @@ class DateResolver:
             return None
         m = regex["relative_day"].search(text)
         if m:
-            offsets = {k.lower().replace("’", "'"): int(v)
-                       for k, v in self.lex.mapping("dates", "relative_days").items()}
+            offsets = {
+                k.lower().replace("’", "'"): int(v)
+                for k, v in self.lex.mapping("dates", "relative_days").items()
+            }
             offset = offsets.get(m.group().lower().replace("’", "'"))
             if offset is not None:
                 return (deictic_ref + timedelta(days=offset)).isoformat()

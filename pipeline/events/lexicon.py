@@ -97,8 +97,9 @@ def _compile(data: dict[str, Any]) -> dict[str, re.Pattern[str]]:
     flags = re.IGNORECASE
     months = phrase_pattern(lex.words("dates", "months"))
     out: dict[str, re.Pattern[str]] = {
-        "date": re.compile(lex.value("dates", "date_pattern", default=r"(?!x)x").replace(
-            "{months}", months), flags),
+        "date": re.compile(
+            lex.value("dates", "date_pattern", default=r"(?!x)x").replace("{months}", months), flags
+        ),
         "weekday": re.compile(word_pattern(lex.words("dates", "weekdays")), flags),
         "relative_day": re.compile(word_pattern(lex.words("dates", "relative_days")), flags),
         "same_day": re.compile(word_pattern(lex.words("dates", "same_day")), flags),

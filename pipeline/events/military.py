@@ -59,16 +59,23 @@ def _patterns(lex: Lexicon) -> _Patterns:
         context=re.compile(word_pattern(mil("context")), flags),
         place=re.compile(
             rf"(?<![\w-])(?:{preps})\s*(?:(?:{dets})\s*)?(?:(?:{nouns})\s+(?:de|d['’]|of)\s*)?"
-            rf"(?P<place>{_CAP_RUN})", flags & 0),
+            rf"(?P<place>{_CAP_RUN})",
+            flags & 0,
+        ),
         place_noun_after=re.compile(rf"^\W*(?:\w+\W+){{0,3}}?(?:{nouns})\b", flags),
         figure=re.compile(
             rf"(?<![\w-])(?:(?:{prefixes})\s+)?(?:{numbers}|(?:{words})|(?:une?\s+)?(?:{approx}))"
-            rf"\s+(?:de\s+|d['’]|of\s+)?(?:[^\W\d_]+\s+)?(?:{units})(?![\w-])", flags),
+            rf"\s+(?:de\s+|d['’]|of\s+)?(?:[^\W\d_]+\s+)?(?:{units})(?![\w-])",
+            flags,
+        ),
         actor_phrase=re.compile(
             rf"(?<![\w-])(?:(?:{actor_nouns})\s+(?:{nationality})|(?:{nationality})\s+(?:{actor_nouns}))"
-            rf"(?![\w-])", flags),
+            rf"(?![\w-])",
+            flags,
+        ),
         nationality=re.compile(nationality, flags),
-        excluded=lex.lower_set("capitalised_stopwords") | lex.lower_set("nationalities")
+        excluded=lex.lower_set("capitalised_stopwords")
+        | lex.lower_set("nationalities")
         | frozenset(w.lower() for w in lex.words("org_words") if len(w) > 3),
     )
 
@@ -96,8 +103,12 @@ def _places(text: str, lex: Lexicon) -> list[tuple[int, str]]:
             words.pop()
         # "Russian-occupied" is an adjective, not a place.
         hyphen_adjective = bool(words) and "-" in words[0] and words[0].split("-")[-1].islower()
-        if not words or words[0].lower() in pat.excluded or hyphen_adjective \
-                or (len(words[0]) > 1 and words[0].isupper()):
+        if (
+            not words
+            or words[0].lower() in pat.excluded
+            or hyphen_adjective
+            or (len(words[0]) > 1 and words[0].isupper())
+        ):
             continue
         if any(p.start <= start < p.end for p in persons):
             continue
@@ -110,8 +121,13 @@ def has_military_action(text: str, lex: Lexicon, context_text: str = "") -> bool
     return find_military(text, lex, context_text, require_place=False) is not None
 
 
-def find_military(text: str, lex: Lexicon, context_text: str = "",
-                  claimant: str | None = None, require_place: bool = True) -> MilitaryHit | None:
+def find_military(
+    text: str,
+    lex: Lexicon,
+    context_text: str = "",
+    claimant: str | None = None,
+    require_place: bool = True,
+) -> MilitaryHit | None:
     """The first military update in one sentence, or None.
 
     Args:
@@ -131,11 +147,14 @@ def find_military(text: str, lex: Lexicon, context_text: str = "",
             if weak and not in_sentence:
                 continue
             local = text[max(0, m.start() - 25) : m.end() + 25]
-            if not in_sentence and not weak and (pat.nationality.search(local)
-                                                 or pat.figure.search(text)):
+            if (
+                not in_sentence
+                and not weak
+                and (pat.nationality.search(local) or pat.figure.search(text))
+            ):
                 in_sentence = True
             if not in_sentence:
-                place_noun = bool(pat.place_noun_after.match(text[m.end():]))
+                place_noun = bool(pat.place_noun_after.match(text[m.end() :]))
                 if not (cls == "capture" and (place_noun or pat.context.search(context_text))):
                     continue
             if require_place is False:
@@ -143,8 +162,11 @@ def find_military(text: str, lex: Lexicon, context_text: str = "",
             places = _places(text, lex)
             after = [p for p in places if p[0] >= m.end()]
             before = [p for p in places if p[0] < m.start()]
-            chosen = after[0] if after and after[0][0] - m.end() < 90 else (
-                before[-1] if before else None)
+            chosen = (
+                after[0]
+                if after and after[0][0] - m.end() < 90
+                else (before[-1] if before else None)
+            )
             if chosen is None:
                 continue
             location = chosen[1]
@@ -155,9 +177,12 @@ def find_military(text: str, lex: Lexicon, context_text: str = "",
             actor = _actor(text, m.start(), m.end(), lex, claimant)
             figures = [re.sub(r"\s+", " ", f.group()).strip() for f in pat.figure.finditer(text)]
             confidence = {"capture": 0.8, "shot_down": 0.7, "attack": 0.7}.get(cls, 0.6)
-            confidence += (0.05 if claimant else 0) + (0.05 if figures else 0) - (0.1 if weak else 0)
-            return MilitaryHit(cls, trigger, actor, location, related, figures,
-                               round(min(confidence, 0.95), 2))
+            confidence += (
+                (0.05 if claimant else 0) + (0.05 if figures else 0) - (0.1 if weak else 0)
+            )
+            return MilitaryHit(
+                cls, trigger, actor, location, related, figures, round(min(confidence, 0.95), 2)
+            )
     return None
 
 
@@ -167,14 +192,15 @@ def _actor(text: str, start: int, end: int, lex: Lexicon, claimant: str | None) 
     if phrases:
         return phrases[0].group()
     near = pat.nationality.search(text[end : end + 25]) or pat.nationality.search(
-        text[max(0, start - 25) : start])
+        text[max(0, start - 25) : start]
+    )
     if near:
         return forces_of(near.group(), lex)
     if claimant:
         adj = pat.nationality.search(claimant)
         if adj:
             return forces_of(adj.group(), lex)
-    first = find_mentions(text[: start], lex)
+    first = find_mentions(text[:start], lex)
     if first and first[0].start <= 4 and not first[0].person and start - first[0].end <= 30:
         return first[0].text
     return None

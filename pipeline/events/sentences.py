@@ -69,8 +69,11 @@ def _boundaries(line: str, abbreviations: frozenset[str], track_quotes: bool) ->
             last = m.start()
             if depth > 0 or straight % 2:
                 continue
-        if m.group(1).startswith(".") and len(m.group(1)) == 1 and _is_abbreviation(
-                line[: m.start()], abbreviations):
+        if (
+            m.group(1).startswith(".")
+            and len(m.group(1)) == 1
+            and _is_abbreviation(line[: m.start()], abbreviations)
+        ):
             continue
         ends.append(m.start() + len(m.group(1)) + len(m.group(2)))
     if track_quotes:

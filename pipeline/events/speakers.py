@@ -60,8 +60,11 @@ def _patterns(lex: Lexicon) -> _Patterns:
     role_words = frozenset(w.lower() for r in roles for w in r.split())
     honorifics = sorted(lex.words("honorifics"), key=len, reverse=True)
     hon = "|".join(re.escape(h) for h in honorifics) or r"(?!x)x"
-    before_words = phrase_pattern(lex.words("name_particles") + lex.words("determiners")
-                                  + lex.words("military", "place_prepositions"))
+    before_words = phrase_pattern(
+        lex.words("name_particles")
+        + lex.words("determiners")
+        + lex.words("military", "place_prepositions")
+    )
     particles = "|".join(re.escape(p) for p in lex.words("name_particles")) or r"(?!x)x"
     pronouns = lex.words("pronouns") + lex.words("plural_pronouns") + lex.words("anaphors")
     return _Patterns(
@@ -74,12 +77,12 @@ def _patterns(lex: Lexicon) -> _Patterns:
         collectives=re.compile(word_pattern(lex.words("collective_nouns")), re.IGNORECASE),
         honorific=re.compile(rf"(?<![\w.])(?:{hon})(?:\.|(?<=\.))?\s+([^\W\d_][\w‑-]+)"),
         pronoun=re.compile(word_pattern(pronouns), re.IGNORECASE),
-        determiner=re.compile(rf"^(?:{word_pattern(lex.words('determiners'))}|[lL]['’])\s*",
-                              re.IGNORECASE),
+        determiner=re.compile(
+            rf"^(?:{word_pattern(lex.words('determiners'))}|[lL]['’])\s*", re.IGNORECASE
+        ),
         before_name=re.compile(rf"(?<![\w-])(?:{before_words})\s+$", re.IGNORECASE),
         speaker_stop=lex.lower_set("speaker_stopwords"),
-        cap_run=re.compile(
-            rf"(?<![\w‑-]){_CAP}(?:[ \u00a0](?:(?:{particles})[ \u00a0])?{_CAP})*"),
+        cap_run=re.compile(rf"(?<![\w‑-]){_CAP}(?:[ \u00a0](?:(?:{particles})[ \u00a0])?{_CAP})*"),
     )
 
 
@@ -104,10 +107,13 @@ def find_mentions(text: str, lex: Lexicon) -> list[Mention]:
             pos += len(w) + 1
         # Strip leading words that introduce rather than name: "Le", "President", "Ukrainian".
         i = 0
-        while i < len(words) and (words[i].lower() in pat.stop or words[i] in pat.org
-                                  or words[i].lower() in pat.nationalities
-                                  or words[i].lower() in pat.role_words
-                                  or words[i].lower() in pat.particles):
+        while i < len(words) and (
+            words[i].lower() in pat.stop
+            or words[i] in pat.org
+            or words[i].lower() in pat.nationalities
+            or words[i].lower() in pat.role_words
+            or words[i].lower() in pat.particles
+        ):
             i += 1
         if i == len(words):
             continue
@@ -162,19 +168,24 @@ def role_before(text: str, start: int, lex: Lexicon) -> str | None:
     if not hits:
         return None
     hit = hits[0] if comma_form else hits[-1]
-    tail_words = segment_text[hit.end():].split()
+    tail_words = segment_text[hit.end() :].split()
     if len(tail_words) > (8 if comma_form else 3):
         return None
-    if not comma_form and any(w[:1].islower() and w.lower() not in pat.nationalities
-                              and w.lower() not in pat.role_words for w in tail_words):
+    if not comma_form and any(
+        w[:1].islower() and w.lower() not in pat.nationalities and w.lower() not in pat.role_words
+        for w in tail_words
+    ):
         return None
     # Extend back over modifiers such as "Ukrainian", "U.S. Defense", "Albania's".
     start_at = hit.start()
     words_before = list(re.finditer(r"[^\s]+", segment_text[: hit.start()]))
     for w in reversed(words_before):
         word = w.group()
-        if (word.lower() in pat.nationalities or (_is_cap(word) and word.lower() not in pat.stop)
-                or re.fullmatch(r"(?:[A-Z]\.)+", word)):
+        if (
+            word.lower() in pat.nationalities
+            or (_is_cap(word) and word.lower() not in pat.stop)
+            or re.fullmatch(r"(?:[A-Z]\.)+", word)
+        ):
             start_at = w.start()
             continue
         break
@@ -225,8 +236,11 @@ class Registry:
         """The most recent person whose known role shares the role noun or an organisation."""
         pat = _patterns(self.lex)
         nouns = {m.group().lower() for m in pat.roles.finditer(role_phrase)}
-        caps = {w for w in re.findall(r"[^\W\d_][\w‑-]+", role_phrase) if _is_cap(w)
-                and w.lower() not in pat.stop}
+        caps = {
+            w
+            for w in re.findall(r"[^\W\d_][\w‑-]+", role_phrase)
+            if _is_cap(w) and w.lower() not in pat.stop
+        }
         for known in reversed(self.order):
             role = self.people.get(known)
             if not role:
@@ -282,14 +296,20 @@ def resolve_phrase(phrase: str, registry: Registry, paragraph: int) -> Speaker |
         if known:
             return Speaker(known, registry.people.get(known), "surname")
     bare = strip_determiner(phrase, lex)
-    if bare and pat.roles.search(bare) and len(bare.split()) <= 8 and (
-            not _is_cap(bare.split()[0]) or pat.roles.match(bare)):
+    if (
+        bare
+        and pat.roles.search(bare)
+        and len(bare.split()) <= 8
+        and (not _is_cap(bare.split()[0]) or pat.roles.match(bare))
+    ):
         who = registry.by_role(bare)
         focus = registry.current_focus(paragraph, max_distance=2)
         if who is None and focus:
             # "la ministre" after a person whose role is unknown or shares the role noun.
             nouns = {m.group().lower() for m in pat.roles.finditer(bare)}
-            known = {m.group().lower() for m in pat.roles.finditer(registry.people.get(focus) or "")}
+            known = {
+                m.group().lower() for m in pat.roles.finditer(registry.people.get(focus) or "")
+            }
             if not known or nouns & known:
                 who = focus
         if who:

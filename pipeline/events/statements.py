@@ -70,29 +70,38 @@ def _patterns(lex: Lexicon) -> _Patterns:
     aux = phrase_pattern(rep("auxiliaries"))
     flags = re.IGNORECASE
     if participles:
-        verbs = (rf"(?<![\w-])(?:{aux})(?:-t-(?P<inv>il|elle|on|ils|elles))?\s+"
-                 rf"(?:(?:{adverbs})\s+){{0,2}}(?P<verb>{phrase_pattern(participles)})(?![\w-])")
+        verbs = (
+            rf"(?<![\w-])(?:{aux})(?:-t-(?P<inv>il|elle|on|ils|elles))?\s+"
+            rf"(?:(?:{adverbs})\s+){{0,2}}(?P<verb>{phrase_pattern(participles)})(?![\w-])"
+        )
     else:
-        verbs = (rf"(?<![\w-])(?:(?:{aux})\s+(?:(?:{adverbs})\s+){{0,2}})?"
-                 rf"(?P<verb>{phrase_pattern(present)})(?![\w-])")
+        verbs = (
+            rf"(?<![\w-])(?:(?:{aux})\s+(?:(?:{adverbs})\s+){{0,2}})?"
+            rf"(?P<verb>{phrase_pattern(present)})(?![\w-])"
+        )
     complements = lex.words("reporting", "complements") or ["que", "qu'", "that", ":"]
     comp = "|".join([phrase_pattern(complements)])
     return _Patterns(
         verbs=re.compile(verbs, flags),
-        present=re.compile(rf"(?<![\w-])(?P<verb>{phrase_pattern(present)})"
-                           rf"(?:-t-(?P<inv>il|elle|on)|-(?P<inv2>il|elle|ils|elles))?(?![\w-])",
-                           flags),
+        present=re.compile(
+            rf"(?<![\w-])(?P<verb>{phrase_pattern(present)})"
+            rf"(?:-t-(?P<inv>il|elle|on)|-(?P<inv2>il|elle|ils|elles))?(?![\w-])",
+            flags,
+        ),
         according=re.compile(rf"(?<![\w-])(?:{phrase_pattern(rep('according_to'))})\s+", flags),
         adverbs_trailing=re.compile(rf"(?:\s*,?\s*(?<![\w-])(?:{adverbs}))+\s*,?\s*$", flags),
         adverbs_leading=re.compile(rf"^\s*,?\s*(?:(?:{adverbs})(?![\w-])\s*,?\s*)+", flags),
         complement=re.compile(rf"(?:(?<![\w-])(?:{comp})(?![\w])|[«“\"]|:)", flags),
         conj_cut=re.compile(word_pattern(lex.words("reporting", "subject_cut")), flags),
-        post_cut=re.compile(rf"[,.;:()«»“”\"]|\s(?:{phrase_pattern(lex.words('reporting', 'post_cut'))})\s",
-                            flags),
-        prep_start=re.compile(rf"^(?:{phrase_pattern(lex.words('reporting', 'circumstance_start'))})\b",
-                              flags),
-        participle_start=re.compile(lex.value("reporting", "participle_clause", default=r"(?!x)x"),
-                                    flags),
+        post_cut=re.compile(
+            rf"[,.;:()«»“”\"]|\s(?:{phrase_pattern(lex.words('reporting', 'post_cut'))})\s", flags
+        ),
+        prep_start=re.compile(
+            rf"^(?:{phrase_pattern(lex.words('reporting', 'circumstance_start'))})\b", flags
+        ),
+        participle_start=re.compile(
+            lex.value("reporting", "participle_clause", default=r"(?!x)x"), flags
+        ),
         need_complement=frozenset(w.lower() for w in rep("need_complement")),
         comme=frozenset(w.lower() for w in rep("comme_participles") + rep("comme_present")),
         source_nouns=re.compile(word_pattern(rep("source_nouns")), flags),
@@ -124,16 +133,20 @@ def find_quotes(text: str, lex: Lexicon) -> list[Quote]:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip(_TRAILING_PUNCT + "«»“”\"")
+    return re.sub(r"\s+", " ", text).strip(_TRAILING_PUNCT + '«»“”"')
 
 
-def _subject_before(pre: str, lex: Lexicon, registry: Registry,
-                    paragraph: int) -> tuple[Speaker | None, int]:
+def _subject_before(
+    pre: str, lex: Lexicon, registry: Registry, paragraph: int
+) -> tuple[Speaker | None, int]:
     """The speaker written before the verb and where its phrase starts."""
     pat = _patterns(lex)
     trimmed = pat.adverbs_trailing.sub("", pre)
-    trimmed = re.sub(r"\s*,\s*$", "", trimmed) if trimmed.rstrip().endswith(",") and \
-        _APPOSITION.search(trimmed + " ") is None else trimmed
+    trimmed = (
+        re.sub(r"\s*,\s*$", "", trimmed)
+        if trimmed.rstrip().endswith(",") and _APPOSITION.search(trimmed + " ") is None
+        else trimmed
+    )
     mentions = find_mentions(trimmed, lex)
     for m in reversed(mentions):
         between = trimmed[m.end :]
@@ -141,8 +154,11 @@ def _subject_before(pre: str, lex: Lexicon, registry: Registry,
             continue
         if m.person or registry.full_name(m.text):
             name = registry.full_name(m.text) or m.text
-            role = (role_after(trimmed, m.end, lex) or role_before(trimmed, m.start, lex)
-                    or registry.people.get(name))
+            role = (
+                role_after(trimmed, m.end, lex)
+                or role_before(trimmed, m.start, lex)
+                or registry.people.get(name)
+            )
             kind = "person" if " " in m.text else "surname"
             return Speaker(name, role, kind), _phrase_start(trimmed, m.start, lex)
         break
@@ -170,8 +186,9 @@ def _phrase_start(text: str, name_start: int, lex: Lexicon) -> int:
     return name_start
 
 
-def _subject_after(post: str, lex: Lexicon, registry: Registry,
-                   paragraph: int) -> tuple[Speaker | None, int]:
+def _subject_after(
+    post: str, lex: Lexicon, registry: Registry, paragraph: int
+) -> tuple[Speaker | None, int]:
     """The inverted speaker after the verb: '…», a déclaré le porte-parole, Lin Jian, lors…'."""
     pat = _patterns(lex)
     lead = pat.adverbs_leading.match(post)
@@ -206,16 +223,17 @@ def mask_abbreviations(text: str, lex: Lexicon) -> str:
 def _content_after(after: str, lex: Lexicon) -> str:
     pat = _patterns(lex)
     lead = pat.adverbs_leading.match(after)
-    after = after[lead.end():] if lead else after
+    after = after[lead.end() :] if lead else after
     comp = re.search(r"(?<![\w-])(?:que\b|qu['’]|that\b)", after[:90], flags=re.IGNORECASE)
     if comp and pat.prep_start.match(after.strip()):
-        after = after[comp.start():]
+        after = after[comp.start() :]
     after = re.sub(r"^\s*(?:que\b|qu['’]|that\b|de\b|d['’]|:)\s*", "", after, flags=re.IGNORECASE)
     return _clean(after)
 
 
-def find_statement(text: str, lex: Lexicon, registry: Registry, paragraph: int,
-                   quote_only_ok: bool = True) -> StatementHit | None:
+def find_statement(
+    text: str, lex: Lexicon, registry: Registry, paragraph: int, quote_only_ok: bool = True
+) -> StatementHit | None:
     """The first statement in one sentence, or None.
 
     Args:
@@ -258,9 +276,9 @@ def find_statement(text: str, lex: Lexicon, registry: Registry, paragraph: int,
         else:
             stripped = pat.adverbs_trailing.sub("", pre).rstrip()
             speaker, subj_start = None, m.start()
-            if stripped and stripped[-1] not in "«»“”\"—–":
+            if stripped and stripped[-1] not in '«»“”"—–':
                 speaker, subj_start = _subject_before(pre, lex, registry, paragraph)
-            after_quote = bool(stripped) and stripped[-1] in "«»“”\"—–"
+            after_quote = bool(stripped) and stripped[-1] in '«»“”"—–'
             after_comma = bool(stripped) and stripped[-1] == "," and vlow not in pat.need_complement
             if speaker is None and (not stripped or after_quote or after_comma):
                 inverted = True
@@ -269,30 +287,45 @@ def find_statement(text: str, lex: Lexicon, registry: Registry, paragraph: int,
         if speaker is None:
             continue
         head = text[:subj_start].rstrip()
-        postposed = inverted or (bool(head) and head[-1] in ",«»“”\"")
+        postposed = inverted or (bool(head) and head[-1] in ',«»“”"')
         if vlow in pat.need_complement and not postposed and not pat.complement.search(after[:70]):
             continue
         if inverted and not quotes and not pre.strip():
             continue
         content = "" if inverted else _content_after(after, lex)
         before = _clean(text[:subj_start])
-        if (len(content.split()) < 3 or pat.prep_start.match(content) or inverted
-                or (postposed and pat.participle_start.match(content))) and len(before.split()) >= 4:
+        if (
+            len(content.split()) < 3
+            or pat.prep_start.match(content)
+            or inverted
+            or (postposed and pat.participle_start.match(content))
+        ) and len(before.split()) >= 4:
             content = before
         quoted = sum(len(q.text) for q in long_quotes)
         if long_quotes and (inverted or quoted >= 0.5 * max(len(content), 1)):
             content = " … ".join(q.text for q in long_quotes)
         if len(content.split()) < 2:
             continue
-        confidence = {"person": 0.85, "surname": 0.85, "pronoun": 0.75, "role": 0.75,
-                      "collective": 0.6}.get(speaker.kind, 0.5)
+        confidence = {
+            "person": 0.85,
+            "surname": 0.85,
+            "pronoun": 0.75,
+            "role": 0.75,
+            "collective": 0.6,
+        }.get(speaker.kind, 0.5)
         if long_quotes:
             confidence += 0.05
         if vlow in pat.need_complement:
             confidence -= 0.05
         rule = "direct_quote" if long_quotes else "reported_speech"
-        return StatementHit(speaker, content, bool(quotes), verb, f"{rule}.{speaker.kind}",
-                            round(min(confidence, 0.95), 2))
+        return StatementHit(
+            speaker,
+            content,
+            bool(quotes),
+            verb,
+            f"{rule}.{speaker.kind}",
+            round(min(confidence, 0.95), 2),
+        )
     hit = _according_to(text, lex, registry, paragraph, quotes)
     if hit:
         return hit
@@ -300,14 +333,20 @@ def find_statement(text: str, lex: Lexicon, registry: Registry, paragraph: int,
         covered = sum(q.end - q.start for q in long_quotes)
         focus = registry.current_focus(paragraph, max_distance=1)
         if focus and covered >= 0.6 * len(text) and sum(q.words for q in long_quotes) >= 6:
-            return StatementHit(Speaker(focus, registry.people.get(focus), "context"),
-                                " … ".join(q.text for q in long_quotes), True, None,
-                                "quote_in_context", 0.55)
+            return StatementHit(
+                Speaker(focus, registry.people.get(focus), "context"),
+                " … ".join(q.text for q in long_quotes),
+                True,
+                None,
+                "quote_in_context",
+                0.55,
+            )
     return None
 
 
-def _according_to(text: str, lex: Lexicon, registry: Registry, paragraph: int,
-                  quotes: list[Quote]) -> StatementHit | None:
+def _according_to(
+    text: str, lex: Lexicon, registry: Registry, paragraph: int, quotes: list[Quote]
+) -> StatementHit | None:
     """'selon lui, …' / 'according to the ministry, …'."""
     pat = _patterns(lex)
     for m in pat.according.finditer(text):
@@ -318,8 +357,9 @@ def _according_to(text: str, lex: Lexicon, registry: Registry, paragraph: int,
         phrase = rest[: cut.start()] if cut else rest
         if not phrase.strip() or len(phrase.split()) > 10 or pat.source_nouns.search(phrase):
             continue
-        pronouns = {k.lower(): v for k, v in
-                    lex.mapping("reporting", "according_to_pronouns").items()}
+        pronouns = {
+            k.lower(): v for k, v in lex.mapping("reporting", "according_to_pronouns").items()
+        }
         word = phrase.strip().lower()
         if word in pronouns:
             if pronouns[word] != "person":
@@ -332,12 +372,17 @@ def _according_to(text: str, lex: Lexicon, registry: Registry, paragraph: int,
             continue
         content = _clean(text[: m.start()])
         if len(content.split()) < 4:
-            content = _clean(rest[len(phrase):])
+            content = _clean(rest[len(phrase) :])
         if len(content.split()) < 4:
             continue
         quotes_long = [q for q in quotes if q.words >= _patterns(lex).min_quote_words]
         confidence = 0.55 if speaker.kind == "collective" else 0.65
-        return StatementHit(speaker, content, bool(quotes), m.group().strip(),
-                            f"according_to.{speaker.kind}",
-                            confidence + (0.05 if quotes_long else 0.0))
+        return StatementHit(
+            speaker,
+            content,
+            bool(quotes),
+            m.group().strip(),
+            f"according_to.{speaker.kind}",
+            confidence + (0.05 if quotes_long else 0.0),
+        )
     return None

@@ -18,11 +18,17 @@ CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pag
 NEG_MAX_EVENTS_PER_PAGE = 1
 NEG_MAX_EVENTS_TOTAL = 2
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/corpus is not beside the checkout")
+pytestmark = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason="shared/corpus is not beside the checkout"
+)
 
 
 def _names() -> list[str]:
-    return sorted(p.name[: -len(".html.gz")] for p in CORPUS.glob("*.html.gz")) if CORPUS.is_dir() else []
+    return (
+        sorted(p.name[: -len(".html.gz")] for p in CORPUS.glob("*.html.gz"))
+        if CORPUS.is_dir()
+        else []
+    )
 
 
 @cache
@@ -50,8 +56,9 @@ def test_every_event_keeps_the_contract(name: str) -> None:
         assert article.text[e.evidence.start : e.evidence.end] == e.evidence.text
         assert 0.0 <= e.confidence <= 1.0
         assert e.details.kind == e.event_type
-        assert e.event_id == Event.make_id(article.content_sha256, e.event_type,
-                                           e.evidence.start, e.evidence.end)
+        assert e.event_id == Event.make_id(
+            article.content_sha256, e.event_type, e.evidence.start, e.evidence.end
+        )
         key = (e.event_type, e.evidence.start, e.evidence.end)
         assert key not in keys, "two events of the same type on one span"
         keys.add(key)
@@ -69,12 +76,15 @@ def test_negative_pages_give_almost_nothing() -> None:
     assert sum(counts.values()) <= NEG_MAX_EVENTS_TOTAL, counts
 
 
-@pytest.mark.parametrize("name,speaker", [
-    ("fr-001", "Dmitri Peskov"),
-    ("fr-002", "Sophie Binet"),
-    ("en-001", "Volodymyr Zelenskyy"),
-    ("en-006", "Mark Esper"),
-])
+@pytest.mark.parametrize(
+    "name,speaker",
+    [
+        ("fr-001", "Dmitri Peskov"),
+        ("fr-002", "Sophie Binet"),
+        ("en-001", "Volodymyr Zelenskyy"),
+        ("en-006", "Mark Esper"),
+    ],
+)
 def test_news_pages_give_statements_by_named_people(name: str, speaker: str) -> None:
     if not (CORPUS / f"{name}.html.gz").exists():
         pytest.skip("page missing")

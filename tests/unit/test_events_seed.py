@@ -47,16 +47,20 @@ def test_extracted_text_is_the_seed_text(article: Article) -> None:
 
 
 def test_statements_by_the_secretary_general(events: list[Event]) -> None:
-    by_him = [e for e in events if e.event_type == "statement" and e.details.speaker == "Mark Rutte"]
+    by_him = [
+        e for e in events if e.event_type == "statement" and e.details.speaker == "Mark Rutte"
+    ]
     assert len(by_him) >= 6
     assert any(e.details.speaker_role == "secrétaire général de l'OTAN" for e in by_him)
     assert any(e.details.direct_quote for e in by_him)
 
 
 def test_capture_is_a_military_update_claimed_by_the_russian_authorities(
-        events: list[Event]) -> None:
-    captures = [e for e in events if e.event_type == "military_update"
-                and e.details.location == "Siversk"]
+    events: list[Event],
+) -> None:
+    captures = [
+        e for e in events if e.event_type == "military_update" and e.details.location == "Siversk"
+    ]
     assert len(captures) == 1
     details = captures[0].details
     assert "autorités russes" in (details.claimed_by or "")
@@ -84,8 +88,9 @@ def test_evidence_is_the_text_at_its_offsets(article: Article, events: list[Even
     for e in events:
         assert article.text[e.evidence.start : e.evidence.end] == e.evidence.text
         assert 0.0 <= e.confidence <= 1.0
-        assert e.event_id == Event.make_id(article.content_sha256, e.event_type,
-                                           e.evidence.start, e.evidence.end)
+        assert e.event_id == Event.make_id(
+            article.content_sha256, e.event_type, e.evidence.start, e.evidence.end
+        )
         assert e.extractor.name.startswith("rules/fr.")
 
 
@@ -97,8 +102,11 @@ def test_ids_are_deterministic_and_unique(article: Article, events: list[Event])
 
 
 def test_headlines_give_no_events(article: Article, events: list[Event]) -> None:
-    headlines = [line for line in article.text.splitlines()
-                 if line.strip() and not line.rstrip().endswith((".", "»", "!", "?"))]
+    headlines = [
+        line
+        for line in article.text.splitlines()
+        if line.strip() and not line.rstrip().endswith((".", "»", "!", "?"))
+    ]
     assert "Relations avec la Chine" in headlines
     for e in events:
         assert e.evidence.text not in headlines
@@ -110,7 +118,8 @@ def test_recall_and_precision_against_the_analyst(article: Article, events: list
 
     def matches(e: Event, x: dict) -> bool:
         return e.event_type == x["event_type"] and any(
-            _overlaps(e, ev, article.text) for ev in [x["evidence"], *x.get("alt_evidence", [])])
+            _overlaps(e, ev, article.text) for ev in [x["evidence"], *x.get("alt_evidence", [])]
+        )
 
     found = [x for x in expected if any(matches(e, x) for e in events)]
     recall = len(found) / len(expected)

@@ -20,12 +20,16 @@ def _lex(lang: str) -> Lexicon:
 
 # --- sentences ---------------------------------------------------------------------------
 
+
 def test_split_keeps_offsets_and_abbreviations() -> None:
     text = "Titre sans point\nM. Dupont est arrivé à 9 h. Il a parlé du plan. Puis il est parti."
     sentences = split_sentences(text, frozenset(["M"]))
     assert [s.text for s in sentences] == [
-        "Titre sans point", "M. Dupont est arrivé à 9 h.", "Il a parlé du plan.",
-        "Puis il est parti."]
+        "Titre sans point",
+        "M. Dupont est arrivé à 9 h.",
+        "Il a parlé du plan.",
+        "Puis il est parti.",
+    ]
     assert sentences[0].heading and not sentences[1].heading
     for s in sentences:
         assert text[s.start : s.end] == s.text
@@ -42,7 +46,10 @@ def test_split_english_initials_and_titles() -> None:
     text = "Mr. Smith met U.S. officials on Monday. They agreed. J. R. Doe left."
     sentences = split_sentences(text, frozenset(["Mr"]))
     assert [s.text for s in sentences] == [
-        "Mr. Smith met U.S. officials on Monday.", "They agreed.", "J. R. Doe left."]
+        "Mr. Smith met U.S. officials on Monday.",
+        "They agreed.",
+        "J. R. Doe left.",
+    ]
 
 
 def test_headings_and_list_items() -> None:
@@ -53,12 +60,15 @@ def test_headings_and_list_items() -> None:
 
 # --- dates -------------------------------------------------------------------------------
 
+
 def test_french_explicit_and_relative_dates() -> None:
     dates = DateResolver(_lex("fr"), "2024-03-08T10:00:00")
     assert dates.resolve("Le 1er mars 2024, le maire a parlé.") == "2024-03-01"
     assert dates.resolve("Le même jour, le conseil a voté.") == "2024-03-01"
     assert dates.resolve("Hier, la ville a annoncé un plan.") == "2024-03-07"
-    assert dates.resolve("Mardi, les élus se sont réunis.") == "2024-03-05"  # 8 March 2024 is a Friday
+    assert (
+        dates.resolve("Mardi, les élus se sont réunis.") == "2024-03-05"
+    )  # 8 March 2024 is a Friday
     assert dates.resolve("Le 3 février, rien.") == "2024-02-03"  # year from the publication date
     assert dates.resolve("Rien de daté ici.") is None
 
@@ -78,23 +88,30 @@ def test_relative_day_without_reference_is_null() -> None:
 
 # --- amounts, deadlines, commitments -----------------------------------------------------
 
-@pytest.mark.parametrize("lang,text,amount", [
-    ("fr", "consacrer 2 % de leur PIB à la défense", "2 % de leur PIB"),
-    ("fr", "une aide de 1,5 milliard d'euros", "1,5 milliard d'euros"),
-    ("en", "spend at least 2% of GDP on defence", "at least 2% of GDP"),
-    ("en", "a package worth $9 billion", "$9 billion"),
-    ("en", "deliver 30 fighter aircraft", "30 fighter aircraft"),
-])
+
+@pytest.mark.parametrize(
+    "lang,text,amount",
+    [
+        ("fr", "consacrer 2 % de leur PIB à la défense", "2 % de leur PIB"),
+        ("fr", "une aide de 1,5 milliard d'euros", "1,5 milliard d'euros"),
+        ("en", "spend at least 2% of GDP on defence", "at least 2% of GDP"),
+        ("en", "a package worth $9 billion", "$9 billion"),
+        ("en", "deliver 30 fighter aircraft", "30 fighter aircraft"),
+    ],
+)
 def test_amounts(lang: str, text: str, amount: str) -> None:
     assert find_amount(text, _lex(lang)) == amount
 
 
-@pytest.mark.parametrize("lang,text,deadline", [
-    ("fr", "réduire les émissions d'ici 2030", "2030"),
-    ("fr", "atteindre la neutralité d'ici à 2050", "2050"),
-    ("en", "cut emissions by 2030", "2030"),
-    ("en", "the target has no date", None),
-])
+@pytest.mark.parametrize(
+    "lang,text,deadline",
+    [
+        ("fr", "réduire les émissions d'ici 2030", "2030"),
+        ("fr", "atteindre la neutralité d'ici à 2050", "2050"),
+        ("en", "cut emissions by 2030", "2030"),
+        ("en", "the target has no date", None),
+    ],
+)
 def test_deadlines(lang: str, text: str, deadline: str | None) -> None:
     assert find_deadline(text, _lex(lang)) == deadline
 
@@ -107,7 +124,8 @@ def test_breakdown_parts() -> None:
 def test_english_pledge() -> None:
     hit = find_commitment(
         "At the climate summit in Lima, ministers pledged to cut emissions by 40% by 2030.",
-        _lex("en"))
+        _lex("en"),
+    )
     assert hit is not None
     assert hit.party == "ministers"
     assert hit.amount == "40%"
@@ -122,17 +140,21 @@ def test_weak_trigger_needs_an_amount_or_a_deadline() -> None:
 
 # --- whole articles ----------------------------------------------------------------------
 
+
 def _article(text: str, language: str | None, published: str | None = "2024-03-08") -> Article:
-    return Article.build(url="https://example.org/a", text=text, language=language,
-                         published_at=published)
+    return Article.build(
+        url="https://example.org/a", text=text, language=language, published_at=published
+    )
 
 
 def test_french_speaker_coreference() -> None:
-    text = ("Réunion à Lyon\n"
-            "Le 4 mars 2024, Claire Martin, ministre des Transports, a déclaré que le tramway "
-            "serait prolongé. Elle a ajouté que les travaux commenceraient en mai. "
-            "Martin a estimé que le coût resterait modéré. "
-            "La ministre a souligné l'importance du projet.")
+    text = (
+        "Réunion à Lyon\n"
+        "Le 4 mars 2024, Claire Martin, ministre des Transports, a déclaré que le tramway "
+        "serait prolongé. Elle a ajouté que les travaux commenceraient en mai. "
+        "Martin a estimé que le coût resterait modéré. "
+        "La ministre a souligné l'importance du projet."
+    )
     events = split_events(_article(text, "fr"))
     statements = [e for e in events if e.event_type == "statement"]
     assert len(statements) == 4
@@ -144,9 +166,11 @@ def test_french_speaker_coreference() -> None:
 
 
 def test_english_quotes_and_postposed_speaker() -> None:
-    text = ("Jane Doe, the city's mayor, spoke on Monday.\n"
-            "\u201cWe will rebuild every school in this district,\u201d Doe said.\n"
-            "The bridge will reopen next week, the transport department said.")
+    text = (
+        "Jane Doe, the city's mayor, spoke on Monday.\n"
+        "\u201cWe will rebuild every school in this district,\u201d Doe said.\n"
+        "The bridge will reopen next week, the transport department said."
+    )
     events = split_events(_article(text, "en"))
     statements = [e for e in events if e.event_type == "statement"]
     assert [e.details.speaker for e in statements] == ["Jane Doe", "transport department"]
@@ -156,7 +180,9 @@ def test_english_quotes_and_postposed_speaker() -> None:
 
 
 def test_english_military_update() -> None:
-    text = "Russian forces captured the village of Petrivka near Donetsk on Tuesday, officials said."
+    text = (
+        "Russian forces captured the village of Petrivka near Donetsk on Tuesday, officials said."
+    )
     events = split_events(_article(text, "en"))
     military = [e for e in events if e.event_type == "military_update"]
     assert len(military) == 1
@@ -167,8 +193,10 @@ def test_english_military_update() -> None:
 
 
 def test_plain_prose_gives_nothing() -> None:
-    text = ("Preheat the oven. Mix the flour with the butter and add two eggs.\n"
-            "Bake for 20 minutes and serve warm with a spoon of jam.")
+    text = (
+        "Preheat the oven. Mix the flour with the butter and add two eggs.\n"
+        "Bake for 20 minutes and serve warm with a spoon of jam."
+    )
     assert split_events(_article(text, "en")) == []
 
 
