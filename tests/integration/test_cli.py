@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from pipeline.airflow_local import settings_env
@@ -38,7 +39,11 @@ def test_extract_prints_contract_events_for_the_reference_article() -> None:
         env={"PIPELINE_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"},
     )
     assert proc.returncode == 0, proc.stderr
-    events = [Event.model_validate_json(line) for line in proc.stdout.splitlines()]
+    lines = proc.stdout.splitlines()
+    schema = json.loads((REPO_ROOT / "schemas" / "event.schema.json").read_text())
+    for line in lines:
+        jsonschema.validate(json.loads(line), schema)
+    events = [Event.model_validate_json(line) for line in lines]
     text = (SEED / "article.txt").read_text().strip()
     assert all(text[e.evidence.start : e.evidence.end] == e.evidence.text for e in events)
     speakers = [e.details.speaker for e in events if e.details.kind == "statement"]
@@ -76,6 +81,19 @@ def test_run_json_accounts_for_every_input(
     assert topics[kafka_settings.topic_statements] >= 6
     assert topics[kafka_settings.topic_dead_letter] >= 2
     assert {f["stage"] for f in summary["failures"]} >= {"fetch", "extract"}
+
+    consumed = _cli(
+        "consume",
+        kafka_settings.topic_statements,
+        "--from-beginning",
+        "--max",
+        "3",
+        env=settings_env(kafka_settings),
+    )
+    assert consumed.returncode == 0, consumed.stderr[-2000:]
+    values = [json.loads(line) for line in consumed.stdout.splitlines()]
+    assert len(values) == 3
+    assert all(v["event_type"] == "statement" for v in values)
 
 
 @pytest.mark.integration
