@@ -54,13 +54,13 @@ def _event(
 
 
 def _next_sentence_figures(
-    sentences: list[Sentence], i: int, location: str, lex: Lexicon
+    sentences: list[Sentence], i: int, location: str | None, lex: Lexicon
 ) -> list[str]:
     """Figures of the next sentence when it is about the same place ("X comptait 11 000 …")."""
     for nxt in sentences[i + 1 : i + 4]:
         if nxt.heading:
             break
-        if location in nxt.text:
+        if location and location in nxt.text:
             return figures_in(nxt.text, lex)
     return []
 
@@ -91,7 +91,7 @@ def split_events(article: Article) -> list[Event]:
         paragraphs[s.paragraph] = paragraphs.get(s.paragraph, "") + " " + s.text
     events: list[Event] = []
     seen_quotes: set[tuple[str, str]] = set()
-    seen_military: set[tuple[str, str]] = set()
+    seen_military: dict[tuple[str, str], int] = {}
     for i, s in enumerate(sentences):
         occurred_at = dates.resolve(s.text)
         mentions = registry.observe(s.text)
@@ -102,11 +102,13 @@ def split_events(article: Article) -> list[Event]:
         context = _heading_above(sentences, i) + " " + paragraphs.get(s.paragraph, "")
         mil: MilitaryHit | None = find_military(s.text, lex, context, claimant)
         if mil is not None:
-            key = (mil.location, mil.action_class)
-            if key in seen_military:
+            # The same action at the same place a few sentences later is a repetition
+            # (headline, standfirst, body); further away it is usually a new report.
+            key = (mil.location or f"#{i}", mil.action_class)
+            if i - seen_military.get(key, -99) <= 3:
                 mil = None
             else:
-                seen_military.add(key)
+                seen_military[key] = i
         if mil is not None:
             figures = list(mil.figures)
             for f in _next_sentence_figures(sentences, i, mil.location, lex):

@@ -20,7 +20,7 @@ class MilitaryHit:
     action_class: str
     trigger: str
     actor: str | None
-    location: str
+    location: str | None
     related_places: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
     confidence: float = 0.7
@@ -37,6 +37,7 @@ class _Patterns:
     actor_phrase: re.Pattern[str]
     nationality: re.Pattern[str]
     excluded: frozenset[str]
+    determiner_before: re.Pattern[str]
 
 
 @cache
@@ -77,6 +78,9 @@ def _patterns(lex: Lexicon) -> _Patterns:
         excluded=lex.lower_set("capitalised_stopwords")
         | lex.lower_set("nationalities")
         | frozenset(w.lower() for w in lex.words("org_words") if len(w) > 3),
+        determiner_before=re.compile(
+            rf"(?:{word_pattern(lex.words('determiners'))})\s+$", re.IGNORECASE
+        ),
     )
 
 
@@ -146,6 +150,12 @@ def find_military(
             weak = re.sub(r"\s+", " ", trigger.lower()) in pat.weak
             if weak and not in_sentence:
                 continue
+            if (
+                weak
+                and pat.determiner_before.search(text[: m.start()])
+                and not pat.figure.search(text)
+            ):
+                continue  # "après le tir", "the strike": a reference to an event told elsewhere
             local = text[max(0, m.start() - 25) : m.end() + 25]
             if (
                 not in_sentence
@@ -167,15 +177,21 @@ def find_military(
                 if after and after[0][0] - m.end() < 90
                 else (before[-1] if before else None)
             )
+            actor = _actor(text, m.start(), m.end(), lex, claimant)
+            figures = [re.sub(r"\s+", " ", f.group()).strip() for f in pat.figure.finditer(text)]
             if chosen is None:
+                # No named place: still an update when the sentence is plainly military and
+                # says who did it or how much (drones downed, people killed).
+                if in_sentence and (figures or actor) and (figures or not weak):
+                    return MilitaryHit(
+                        cls, trigger, actor, None, [], figures, 0.55 + (0.05 if claimant else 0)
+                    )
                 continue
             location = chosen[1]
             related: list[str] = []
             for _, name in places:
                 if name != location and name not in related and location not in name:
                     related.append(name)
-            actor = _actor(text, m.start(), m.end(), lex, claimant)
-            figures = [re.sub(r"\s+", " ", f.group()).strip() for f in pat.figure.finditer(text)]
             confidence = {"capture": 0.8, "shot_down": 0.7, "attack": 0.7}.get(cls, 0.6)
             confidence += (
                 (0.05 if claimant else 0) + (0.05 if figures else 0) - (0.1 if weak else 0)
