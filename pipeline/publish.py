@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import PublishError
 from pipeline.models import Article, DeadLetter, Event
@@ -19,12 +20,17 @@ CE_SOURCE = "urn:news-event-pipeline"
 
 @dataclass(frozen=True)
 class Message:
-    """One Kafka record: topic, key, JSON value and headers."""
+    """One Kafka record: topic, key, JSON value and headers.
+
+    ``group`` names what must be published atomically: an article, its events and the
+    dead letters of its events share the article id; other dead letters stand alone.
+    """
 
     topic: str
     key: str
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
+    group: str = ""
 
 
 def _headers(
@@ -57,6 +63,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
         return Message(
             topic=settings.topic_for(record.event_type),
             key=record.article.article_id,
+            group=record.article.article_id,
             value=_json(record),
             headers=_headers(
                 record.event_id,
@@ -69,6 +76,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
         return Message(
             topic=settings.topic_articles,
             key=record.article_id,
+            group=record.article_id,
             value=_json(record),
             headers=_headers(
                 record.article_id, "news.article", record.ingested_at.isoformat(), "1.0.0"
@@ -77,6 +85,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
     return Message(
         topic=settings.topic_dead_letter,
         key=record.source,
+        group=record.article_id or record.source,
         value=_json(record),
         headers=_headers(
             record.dead_letter_id,
@@ -87,20 +96,82 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
     )
 
 
+def transaction_batches(messages: list[Message], max_messages: int | None) -> list[list[Message]]:
+    """Pack messages into transactions of about ``max_messages``, never splitting a group.
+
+    A group larger than ``max_messages`` gets a transaction of its own; None packs all
+    messages into one. Order within a group is kept, so an article's events stay in order
+    on their partition.
+    """
+    if max_messages is None:
+        return [list(messages)] if messages else []
+    groups: dict[str, list[Message]] = {}
+    for message in messages:
+        groups.setdefault(message.group or message.key, []).append(message)
+    batches: list[list[Message]] = []
+    current: list[Message] = []
+    for group in groups.values():
+        if current and len(current) + len(group) > max_messages:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def publish(
-    producer: KafkaProducer, messages: list[Message], *, timeout_s: float = 60.0
+    producer: KafkaProducer,
+    messages: list[Message],
+    *,
+    timeout_s: float = 60.0,
+    transaction_max_messages: int | None = None,
 ) -> dict[str, int]:
-    """Send every message, wait until the broker confirmed each one; return counts per topic.
+    """Send every message and return the counts per topic the broker confirmed.
+
+    With a transactional producer, each article's messages are committed atomically
+    (consumers reading ``read_committed`` see all of an article's events or none); a batch
+    that fails is aborted, so its messages are never visible, and the caller's retry sends
+    them all again. Without transactions the idempotent producer still writes each record once.
 
     Raises:
-        PublishError: any message was not confirmed (the caller's retry sends all again;
-            the idempotent producer and deterministic ids make that safe for consumers).
+        PublishError: a message was not confirmed or a transaction could not commit.
     """
-    futures = [
+    transactional = bool(getattr(producer, "config", {}).get("transactional_id"))
+    if not transactional:
+        return _send_confirmed(producer, messages, timeout_s)
+    counts: Counter[str] = Counter()
+    for batch in transaction_batches(messages, transaction_max_messages):
+        producer.begin_transaction()
+        try:
+            futures = _send_all(producer, batch)
+            producer.commit_transaction()
+            counts.update(_confirmed(futures, timeout_s, len(messages)))
+        except Exception as exc:
+            _abort_quietly(producer)
+            if isinstance(exc, PublishError):
+                raise
+            raise PublishError(
+                f"transaction of {len(batch)} messages not committed: {exc!r}",
+                failed=len(batch),
+            ) from exc
+    return dict(counts)
+
+
+def _abort_quietly(producer: KafkaProducer) -> None:
+    # The broker may be gone: an open transaction then times out and is aborted by it.
+    with contextlib.suppress(Exception):
+        producer.abort_transaction()
+
+
+def _send_all(producer: KafkaProducer, messages: list[Message]) -> list[tuple[Message, Any]]:
+    return [
         (m, producer.send(m.topic, key=m.key.encode(), value=m.value, headers=list(m.headers)))
         for m in messages
     ]
-    producer.flush(timeout=timeout_s)
+
+
+def _confirmed(futures: list[tuple[Message, Any]], timeout_s: float, total: int) -> Counter[str]:
     counts: Counter[str] = Counter()
     failures: list[str] = []
     for message, future in futures:
@@ -112,7 +183,58 @@ def publish(
             counts[message.topic] += 1
     if failures:
         raise PublishError(
-            f"{len(failures)} of {len(messages)} messages not confirmed: {failures[:5]}",
+            f"{len(failures)} of {total} messages not confirmed: {failures[:5]}",
             failed=len(failures),
         )
-    return dict(counts)
+    return counts
+
+
+def _send_confirmed(producer: KafkaProducer, messages: list[Message], timeout_s: float) -> dict[str, int]:
+    futures = _send_all(producer, messages)
+    producer.flush(timeout=timeout_s)
+    return dict(_confirmed(futures, timeout_s, len(messages)))
+
+
+def publish_records(
+    records: list[Article | Event | DeadLetter],
+    settings: Settings,
+    *,
+    writer: str | None = None,
+    producer: KafkaProducer | None = None,
+) -> dict[str, int]:
+    """Create missing topics, then publish ``records``; return confirmed counts per topic.
+
+    ``writer`` names the logical writer for the transactional id (an Airflow task passes
+    its dag, task and map index, so its retry fences a stuck predecessor); by default
+    each process is its own writer.
+    """
+    import os
+    import socket
+
+    from pipeline.kafka.admin import ensure_topics
+    from pipeline.kafka.client import make_admin, make_producer
+
+    admin = make_admin(settings)
+    try:
+        ensure_topics(admin, settings)
+    finally:
+        admin.close()
+    messages = [to_message(r, settings) for r in records]
+    own = producer is None
+    if producer is None:
+        transactional_id = None
+        if settings.kafka_transactions:
+            scope = writer or f"{socket.gethostname()}-{os.getpid()}"
+            transactional_id = f"{settings.kafka_transactional_id_prefix}-{scope}"
+        producer = make_producer(settings, transactional_id)
+    try:
+        counts = publish(
+            producer,
+            messages,
+            timeout_s=settings.kafka_delivery_timeout_s,
+            transaction_max_messages=settings.kafka_transaction_max_messages,
+        )
+    finally:
+        if own:
+            producer.close()
+    return {topic: counts.get(topic, 0) for topic in settings.all_topics}

@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import BrokerError
 
@@ -28,6 +29,7 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 MAIN_CLASS = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
+_BROKER_USER = "broker"
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,31 @@ class LocalBroker:
         heap: JVM heap size; the broker needs little for development loads.
     """
 
-    def __init__(self, root: Path, lib_dir: Path | None = None, heap: str = "512m") -> None:
+    def __init__(
+        self,
+        root: Path,
+        lib_dir: Path | None = None,
+        heap: str = "512m",
+        scram_users: dict[str, str] | None = None,
+    ) -> None:
         self.root = Path(root)
         self.lib_dir = Path(lib_dir) if lib_dir else self.root / "lib"
         self.heap = heap
+        # With SCRAM users the client listener is SASL_PLAINTEXT and refuses anonymous clients.
+        self.scram_users = dict(scram_users or {})
+        if self.scram_users:
+            self.scram_users.setdefault(_BROKER_USER, _new_cluster_id())
+
+    def client_options(self) -> dict[str, Any]:
+        """kafka-python options for the broker's own admin connection."""
+        if not self.scram_users:
+            return {}
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-256",
+            "sasl_plain_username": _BROKER_USER,
+            "sasl_plain_password": self.scram_users[_BROKER_USER],
+        }
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -167,6 +190,26 @@ class LocalBroker:
         return None
 
     # -- lifecycle -----------------------------------------------------------------------
+    def _listener_lines(self, port: int, controller_port: int) -> list[str]:
+        name = "SASL_PLAINTEXT" if self.scram_users else "PLAINTEXT"
+        lines = [
+            f"listeners={name}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners={name}://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            f"listener.security.protocol.map={name}:{name},CONTROLLER:PLAINTEXT",
+            f"inter.broker.listener.name={name}",
+        ]
+        if self.scram_users:
+            password = self.scram_users[_BROKER_USER]
+            lines += [
+                "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+                "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{_BROKER_USER}" password="{password}";',
+            ]
+        return lines
+
     def _write_properties(self, port: int, controller_port: int) -> None:
         self.properties_file.write_text(
             "\n".join(
@@ -174,11 +217,7 @@ class LocalBroker:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-                    "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    "inter.broker.listener.name=PLAINTEXT",
+                    *self._listener_lines(port, controller_port),
                     f"log.dirs={self.data_dir.resolve()}",
                     "num.partitions=3",
                     "offsets.topic.replication.factor=1",
@@ -197,6 +236,8 @@ class LocalBroker:
 
     def _format(self, cluster_id: str) -> None:
         cmd = self._java(STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(self.properties_file))
+        for user, password in self.scram_users.items():
+            cmd += ["--add-scram", f"SCRAM-SHA-256=[name={user},password={password}]"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BrokerError(f"kafka-storage format failed: {proc.stdout}{proc.stderr}")
@@ -255,7 +296,9 @@ class LocalBroker:
             if port_open(state.port):
                 try:
                     admin = KafkaAdminClient(
-                        bootstrap_servers=state.bootstrap_servers, request_timeout_ms=5000
+                        bootstrap_servers=state.bootstrap_servers,
+                        request_timeout_ms=5000,
+                        **self.client_options(),
                     )
                     try:
                         if admin.describe_cluster().get("brokers"):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kafka.serializer import Deserializer
 
-from pipeline.errors import BrokerError
+from pipeline.errors import BrokerError, PublishError
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,40 +50,77 @@ def common_config(settings: Settings) -> dict[str, Any]:
         "client_id": settings.kafka_client_id,
         "security_protocol": settings.kafka_security_protocol,
     }
-    if settings.kafka_sasl_mechanism:
+    if settings.kafka_sasl_mechanism:  # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
         config["sasl_mechanism"] = settings.kafka_sasl_mechanism
         config["sasl_plain_username"] = settings.kafka_sasl_username
         if settings.kafka_sasl_password is not None:
             config["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        config["ssl_check_hostname"] = settings.kafka_ssl_check_hostname
+        for option in ("cafile", "certfile", "keyfile"):
+            path = getattr(settings, f"kafka_ssl_{option}")
+            if path is not None:
+                config[f"ssl_{option}"] = str(path)
+        if settings.kafka_ssl_password is not None:
+            config["ssl_password"] = settings.kafka_ssl_password.get_secret_value()
     return config
 
 
-def make_producer(settings: Settings) -> KafkaProducer:
-    """A producer that waits for all in-sync replicas and never writes a record twice."""
-    from kafka import KafkaProducer
-
-    return KafkaProducer(
+def producer_config(settings: Settings, transactional_id: str | None = None) -> dict[str, Any]:
+    """Every producer setting that matters, explicitly (kafka-python 3 moved defaults, and
+    silently drops its default idempotence when another setting conflicts: we ask for it,
+    so a conflict raises instead)."""
+    delivery_ms = int(settings.kafka_delivery_timeout_s * 1000)
+    config: dict[str, Any] = {
         **common_config(settings),
-        acks="all",
-        enable_idempotence=True,
-        retries=2**31 - 1,
-        max_in_flight_requests_per_connection=5,
-        delivery_timeout_ms=int(settings.kafka_delivery_timeout_s * 1000),
-        request_timeout_ms=min(30000, int(settings.kafka_delivery_timeout_s * 1000) - 1),
-        linger_ms=20,
-        batch_size=256 * 1024,
-        compression_type="gzip",
-        allow_auto_create_topics=False,
-        max_block_ms=int(settings.kafka_delivery_timeout_s * 1000),
-    )
+        "acks": "all",
+        "enable_idempotence": True,
+        "retries": 2**31 - 1,
+        "max_in_flight_requests_per_connection": 5,
+        "delivery_timeout_ms": delivery_ms,
+        "request_timeout_ms": min(30000, delivery_ms - settings.kafka_linger_ms - 1),
+        "max_block_ms": delivery_ms,
+        "linger_ms": settings.kafka_linger_ms,
+        "batch_size": settings.kafka_batch_size,
+        "compression_type": settings.kafka_compression_type,
+        "allow_auto_create_topics": False,
+    }
+    if transactional_id:
+        config["transactional_id"] = transactional_id
+        config["transaction_timeout_ms"] = max(delivery_ms, 60000)
+    return config
 
 
-class _KeyDeserializer(Deserializer):
+def make_producer(settings: Settings, transactional_id: str | None = None) -> KafkaProducer:
+    """A producer that waits for all in-sync replicas and writes each record once.
+
+    With ``transactional_id`` (stable for the same logical writer, e.g. one Airflow task,
+    so a retry fences a stuck predecessor) it is ready for transactions.
+
+    Raises:
+        PublishError: the cluster cannot be reached or transactions cannot be initialised.
+    """
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    config = producer_config(settings, transactional_id)
+    try:
+        producer = KafkaProducer(**config)
+        if transactional_id:
+            producer.init_transactions()
+    except KafkaError as exc:
+        raise PublishError(
+            f"Kafka unreachable or refusing the producer at {','.join(config['bootstrap_servers'])}: {exc!r}"
+        ) from exc
+    return producer
+
+
+class KeyDeserializer(Deserializer):
     def deserialize(self, topic: str, headers: Any, data: bytes | None) -> str | None:
         return data.decode("utf-8") if data is not None else None
 
 
-class _JsonDeserializer(Deserializer):
+class JsonDeserializer(Deserializer):
     def deserialize(self, topic: str, headers: Any, data: bytes | None) -> Any:
         return json.loads(data.decode("utf-8")) if data is not None else None
 
@@ -106,8 +143,8 @@ def make_consumer(
         enable_auto_commit=group_id is not None,
         isolation_level="read_committed",
         consumer_timeout_ms=timeout_ms,
-        key_deserializer=_KeyDeserializer(),
-        value_deserializer=_JsonDeserializer(),
+        key_deserializer=KeyDeserializer(),
+        value_deserializer=JsonDeserializer(),
     )
 
 
