@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -145,10 +147,12 @@ def publish(
         producer.begin_transaction()
         try:
             futures = _send_all(producer, batch)
-            producer.commit_transaction()
-            counts.update(_confirmed(futures, timeout_s, len(messages)))
+            producer.flush(timeout=timeout_s)
+            confirmed = _confirmed(futures, timeout_s, len(messages))
+            _bounded(producer.commit_transaction, timeout_s, "commit the transaction")
+            counts.update(confirmed)
         except Exception as exc:
-            _abort_quietly(producer)
+            _abort_quietly(producer, timeout_s)
             if isinstance(exc, PublishError):
                 raise
             raise PublishError(
@@ -158,10 +162,35 @@ def publish(
     return dict(counts)
 
 
-def _abort_quietly(producer: KafkaProducer) -> None:
+def _bounded(call: Callable[[], object], timeout_s: float, what: str) -> None:
+    """Run a blocking client call with a deadline.
+
+    kafka-python's commit and abort wait without a limit while the broker is down; a task
+    must fail clearly instead, so the call runs in a daemon thread that is left behind.
+    """
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, name=f"kafka-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not outcome:
+        raise PublishError(f"could not {what} within {timeout_s:.0f}s: the broker is unreachable")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
+def _abort_quietly(producer: KafkaProducer, timeout_s: float) -> None:
     # The broker may be gone: an open transaction then times out and is aborted by it.
     with contextlib.suppress(Exception):
-        producer.abort_transaction()
+        _bounded(producer.abort_transaction, min(timeout_s, 10.0), "abort the transaction")
 
 
 def _send_all(producer: KafkaProducer, messages: list[Message]) -> list[tuple[Message, Any]]:
@@ -189,7 +218,9 @@ def _confirmed(futures: list[tuple[Message, Any]], timeout_s: float, total: int)
     return counts
 
 
-def _send_confirmed(producer: KafkaProducer, messages: list[Message], timeout_s: float) -> dict[str, int]:
+def _send_confirmed(
+    producer: KafkaProducer, messages: list[Message], timeout_s: float
+) -> dict[str, int]:
     futures = _send_all(producer, messages)
     producer.flush(timeout=timeout_s)
     return dict(_confirmed(futures, timeout_s, len(messages)))

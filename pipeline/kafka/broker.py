@@ -202,7 +202,7 @@ class LocalBroker:
         if self.scram_users:
             password = self.scram_users[_BROKER_USER]
             lines += [
-                "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+                "sasl.enabled.mechanisms=SCRAM-SHA-256",
                 "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
                 "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config="
                 "org.apache.kafka.common.security.scram.ScramLoginModule required "

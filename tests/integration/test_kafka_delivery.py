@@ -55,9 +55,14 @@ def _settings(bootstrap: str, tmp_path: Path, **extra: Any) -> Settings:
     )
 
 
-def _committed_event_ids(settings: Settings) -> Counter[str]:
+def _committed_events(settings: Settings) -> Counter[tuple[str, str]]:
+    """(article id, event id) of every event a read_committed consumer sees."""
     with TypedConsumer(settings, idle_timeout_ms=5000) as consumer:
-        return Counter(r.record.event_id for r in consumer if isinstance(r.record, Event))
+        return Counter(
+            (r.record.article.article_id, r.record.event_id)
+            for r in consumer
+            if isinstance(r.record, Event)
+        )
 
 
 def test_broker_outage_mid_publish_then_retry_delivers_every_event_once(tmp_path: Path) -> None:
@@ -90,8 +95,8 @@ def test_broker_outage_mid_publish_then_retry_delivers_every_event_once(tmp_path
         assert broker.start().bootstrap_servers == state.bootstrap_servers
         counts = publish_records(records, settings, writer=writer)
         assert sum(counts.values()) == len(records)
-        seen = _committed_event_ids(settings)
-        assert set(seen) == {e.event_id for e in events}
+        seen = _committed_events(settings)
+        assert set(seen) == {(e.article.article_id, e.event_id) for e in events}
         assert set(seen.values()) == {1}, "an event was read more than once"
     finally:
         broker.stop()
@@ -165,6 +170,6 @@ def test_scram_broker_refuses_anonymous_clients_and_accepts_the_configured_pipel
         articles, events = _seed_records()
         counts = publish_records([*articles, *events], settings)
         assert counts[settings.topic_articles] == 1
-        assert sum(_committed_event_ids(settings).values()) == len(events)
+        assert sum(_committed_events(settings).values()) == len(events)
     finally:
         broker.stop()
