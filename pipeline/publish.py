@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -51,7 +50,8 @@ def _headers(
 
 
 def _json(model: Article | Event | DeadLetter) -> bytes:
-    return json.dumps(model.model_dump(mode="json"), ensure_ascii=False).encode("utf-8")
+    # pydantic-core's serializer: UTF-8 JSON, several times faster than json.dumps(model_dump()).
+    return model.model_dump_json().encode("utf-8")
 
 
 def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Message:

@@ -14,7 +14,13 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, object]]:
     """The pipeline's topics with their partitions, replication and configs."""
     specs: dict[str, dict[str, object]] = {}
     for name in settings.all_topics:
-        configs = {"cleanup.policy": "compact"} if name == settings.topic_articles else {}
+        if name == settings.topic_articles:
+            # the latest version of each article, kept as long as the article id exists
+            configs = {"cleanup.policy": "compact"}
+        elif name == settings.topic_dead_letter:
+            configs = {"retention.ms": str(settings.topic_dead_letter_retention_ms)}
+        else:
+            configs = {"retention.ms": str(settings.topic_retention_ms)}
         specs[name] = {
             "num_partitions": settings.topic_partitions,
             "replication_factor": settings.topic_replication_factor,

@@ -28,6 +28,10 @@ def test_topics_are_created_once_with_configured_partitions(kafka_settings: Sett
         assert all(len(described[t]["partitions"]) == 2 for t in kafka_settings.all_topics)
         configs = admin.describe_configs([ConfigResource("TOPIC", kafka_settings.topic_articles)])
         assert "compact" in json.dumps(configs, default=str)
+        retention = admin.describe_configs(
+            [ConfigResource("TOPIC", kafka_settings.topic_dead_letter)]
+        )
+        assert str(kafka_settings.topic_dead_letter_retention_ms) in json.dumps(retention, default=str)
     finally:
         admin.close()
 
