@@ -152,3 +152,48 @@ def make_admin(settings: Settings) -> KafkaAdminClient:
     from kafka import KafkaAdminClient
 
     return KafkaAdminClient(**common_config(settings), request_timeout_ms=30000)
+
+
+# Keys of an Airflow Kafka connection's extra JSON (librdkafka names, as the Apache Kafka
+# provider uses them) and the settings they fill.
+CONNECTION_EXTRA_KEYS: dict[str, str] = {
+    "bootstrap.servers": "kafka_bootstrap_servers",
+    "security.protocol": "kafka_security_protocol",
+    "sasl.mechanism": "kafka_sasl_mechanism",
+    "sasl.mechanisms": "kafka_sasl_mechanism",
+    "sasl.username": "kafka_sasl_username",
+    "sasl.password": "kafka_sasl_password",
+    "ssl.ca.location": "kafka_ssl_cafile",
+    "ssl.certificate.location": "kafka_ssl_certfile",
+    "ssl.key.location": "kafka_ssl_keyfile",
+    "ssl.key.password": "kafka_ssl_password",
+    "ssl.endpoint.identification.algorithm": "kafka_ssl_check_hostname",
+}
+
+
+def settings_with_connection(settings: Settings, extra: dict[str, Any]) -> Settings:
+    """Settings with the Kafka options of a connection's extra JSON on top.
+
+    Options set explicitly in the environment win over the connection. Returns a new,
+    validated settings object (secrets stay ``SecretStr``: never logged).
+    """
+    updates: dict[str, Any] = {}
+    for key, field in CONNECTION_EXTRA_KEYS.items():
+        if key not in extra or field in settings.model_fields_set:
+            continue
+        value = extra[key]
+        if field == "kafka_ssl_check_hostname":
+            value = str(value).lower() == "https"
+        updates[field] = value
+    if not updates:
+        return settings
+    return Settings(**{**settings.model_dump(), **_secrets(settings), **updates})
+
+
+def _secrets(settings: Settings) -> dict[str, Any]:
+    """model_dump masks nothing but keeps SecretStr objects; pass them through as they are."""
+    return {
+        name: getattr(settings, name)
+        for name in ("kafka_sasl_password", "kafka_ssl_password")
+        if getattr(settings, name) is not None
+    }
