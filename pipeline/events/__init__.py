@@ -12,7 +12,7 @@ from pipeline.events.dates import DateResolver
 from pipeline.events.lexicon import Lexicon, load_lexicon
 from pipeline.events.military import MilitaryHit, figures_in, find_military, has_military_action
 from pipeline.events.sentences import Sentence, split_sentences
-from pipeline.events.speakers import Registry
+from pipeline.events.speakers import Registry, opens_sentence
 from pipeline.events.statements import StatementHit, find_statement
 from pipeline.models import (
     Article,
@@ -83,7 +83,11 @@ def split_events(article: Article) -> list[Event]:
     lex = load_lexicon(article.language or "")
     if lex is None or not article.text.strip():
         return []
-    sentences = split_sentences(article.text, frozenset(lex.words("abbreviations")))
+    sentences = split_sentences(
+        article.text,
+        frozenset(lex.words("abbreviations")),
+        frozenset(lex.words("sentence_starters")),
+    )
     registry = Registry(lex)
     dates = DateResolver(lex, article.published_at)
     paragraphs: dict[int, str] = {}
@@ -167,7 +171,7 @@ def split_events(article: Article) -> list[Event]:
                 registry.set_focus(stmt.speaker.name, s.paragraph)
         elif mentions:
             first = mentions[0]
-            if first.person and first.start <= 2:
+            if first.person and (first.start <= 2 or opens_sentence(s.text, first, lex)):
                 registry.set_focus(registry.full_name(first.text) or first.text, s.paragraph)
         com: CommitmentHit | None = find_commitment(s.text, lex, registry.focus)
         if com is not None:

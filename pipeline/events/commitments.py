@@ -39,6 +39,11 @@ class _Patterns:
     item_split: re.Pattern[str]
     subject_cut: re.Pattern[str]
     determiner: re.Pattern[str]
+    future: re.Pattern[str]
+    concrete: re.Pattern[str]
+    count_generic: re.Pattern[str]
+    infinitive_before: re.Pattern[str]
+    party_noun: re.Pattern[str]
 
 
 @cache
@@ -76,13 +81,36 @@ def _patterns(lex: Lexicon) -> _Patterns:
         ),
         subject_cut=re.compile(word_pattern(lex.words("reporting", "subject_cut")), flags),
         determiner=re.compile(rf"^(?:{word_pattern(lex.words('determiners'))}|[lL]['’])\s*", flags),
+        future=re.compile(
+            rf"(?<![\w-])(?:(?:{phrase_pattern(com('future_aux'))})\s+(?:[\w-]+\s+)?"
+            rf"(?:{phrase_pattern(com('concrete_verbs'))})|(?:{phrase_pattern(com('future_forms'))}))"
+            rf"(?![\w-])",
+            flags,
+        ),
+        concrete=re.compile(word_pattern(com("concrete_verbs") + com("future_forms")), flags),
+        count_generic=re.compile(
+            rf"(?:(?:{at_least})\s+)?(?<![\w.,])(?:{_NUMBER})\s+"
+            rf"(?:{lex.value('commitment', 'count_generic', default=r'(?!x)x')})",
+            flags,
+        ),
+        party_noun=re.compile(
+            word_pattern(lex.words("collective_nouns") + lex.words("role_nouns")), flags
+        ),
+        infinitive_before=re.compile(
+            rf"(?<![\w-])(?:{phrase_pattern(com('infinitive_markers'))})\s*$", flags
+        ),
     )
 
 
 def find_amount(text: str, lex: Lexicon) -> str | None:
     """The first amount with its unit: "5 % de leur PIB", "$9 billion", "30 aircraft"."""
     pat = _patterns(lex)
-    found = [m for p in (pat.percent, pat.money, pat.count) for m in p.finditer(text)]
+    found = [
+        m
+        for p in (pat.percent, pat.money, pat.count, pat.count_generic)
+        for m in p.finditer(text)
+        if not re.fullmatch(r"(?:19|20)\d\d", m.group().split()[0])
+    ]
     if not found:
         return None
     found.sort(key=lambda m: (m.start(), -len(m.group())))
@@ -134,7 +162,13 @@ def find_commitment(text: str, lex: Lexicon, focus: str | None = None) -> Commit
         focus: the person a pronoun subject refers to, if any.
     """
     pat = _patterns(lex)
-    for m in pat.trigger.finditer(text):
+    pronouns = lex.lower_set("pronouns")
+    candidates = [(m, False) for m in pat.trigger.finditer(text)]
+    candidates += [(m, True) for m in pat.future.finditer(text)]
+    candidates.sort(key=lambda c: c[0].start())
+    for m, generated in candidates:
+        if pat.infinitive_before.search(text[: m.start()]):
+            continue  # "the case for Labor to commit to": a hypothesis, not a pledge
         trigger = re.sub(r"\s+", " ", m.group())
         rest = text[m.end() :]
         marker = pat.breakdown_marker.search(rest)
@@ -142,15 +176,23 @@ def find_commitment(text: str, lex: Lexicon, focus: str | None = None) -> Commit
         clause = clause.strip(" ,.;")
         amount = find_amount(clause, lex) or find_amount(rest, lex)
         deadline = find_deadline(clause, lex) or find_deadline(text, lex)
-        weak = trigger.lower() in pat.weak
-        if weak and not (amount or deadline):
-            continue
+        weak = trigger.lower() in pat.weak or generated
+        concrete = bool(pat.concrete.search(" ".join(clause.split()[:12])))
         if len(clause.split()) < 2:
             continue
         party = _party(text[: m.start()], lex)
-        pronouns = lex.lower_set("pronouns")
         if party and party.lower() in pronouns:
             party = focus
+        if generated:
+            # "Sudan will stop supporting rebels", "Germany will deliver 40 tanks": a named
+            # party (or a person in focus) with a concrete future action.
+            head = party.split()[-1] if party else ""
+            if not party or not (head[:1].isupper() or pat.party_noun.search(party)):
+                continue
+            if text.startswith(party) and " " not in party and not (amount or deadline):
+                continue  # "Prices will increase": a capital only because it opens the sentence
+        elif weak and not (amount or deadline or concrete):
+            continue
         venue = None
         for v in pat.venues:
             found = v.search(text)

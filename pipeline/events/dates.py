@@ -27,21 +27,51 @@ def parse_iso_date(value: str | None) -> date | None:
 
 @dataclass
 class DateResolver:
-    """Reads sentences in order, remembering the last explicit date for "the same day".
+    """Reads sentences in order, remembering the last day mentioned for "the same day".
 
     Deictic words ("hier", "yesterday", "on Tuesday") are resolved against the publication
     date when there is one (that is what they mean in news), else against the last explicit
-    date; "la même journée" / "the same day" against the last explicit date, else the
-    publication date.
+    date. A weekday follows the tense of its clause: "se retrouveront mardi" / "will meet on
+    Tuesday" / "next Tuesday" is the next such day after the reference, "a déclaré mardi" the
+    last one. "la même journée" / "that day" take the last day mentioned (explicit or
+    resolved), else the publication date. An explicit date without a year more than a week
+    after publication is last year's unless its clause speaks of the future.
     """
 
     lex: Lexicon
     published_at: str | None = None
     last_explicit: date | None = None
+    last_day: date | None = None  # the last day mentioned, explicit or resolved
     _published: date | None = field(init=False, default=None)
+    _future: re.Pattern[str] = field(init=False)
+    _past: re.Pattern[str] = field(init=False)
+    _this: re.Pattern[str] = field(init=False)
+    _clause: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._published = parse_iso_date(self.published_at)
+        flags = re.IGNORECASE
+        none = r"(?!x)x"
+        self._future = re.compile(self.lex.value("dates", "future_markers", default=none), flags)
+        self._past = re.compile(self.lex.value("dates", "past_markers", default=none), flags)
+        self._this = re.compile(self.lex.value("dates", "this_markers", default=none), flags)
+        self._clause = re.compile(self.lex.value("dates", "clause_breaks", default=r"[,;:]"), flags)
+
+    def _clause_around(self, text: str, start: int, end: int) -> str:
+        """The clause holding ``text[start:end]``: "a-t-on appris vendredi" is not the
+        clause of "se retrouveront mardi"."""
+        left = 0
+        for m in self._clause.finditer(text, 0, start):
+            left = m.end()
+        m = self._clause.search(text, end)
+        return text[left : m.start() if m else len(text)]
+
+    def is_future(self, text: str, start: int, end: int) -> bool:
+        """Whether the clause around a day word speaks of the future ("will meet on Tuesday")."""
+        clause = self._clause_around(text, start, end)
+        if self._past.search(clause):
+            return False
+        return bool(self._future.search(clause))
 
     def _explicit(self, text: str) -> date | None:
         if not _DIGIT.search(text):
@@ -59,6 +89,7 @@ class DateResolver:
             month = months.get(month_s.lower().rstrip("."))
             if month is None:
                 continue
+            ref = None
             if year_s:
                 year = int(year_s)
             else:
@@ -70,20 +101,33 @@ class DateResolver:
                 if (month - ref.month) > 6:
                     year -= 1
             try:
-                return date(year, month, day)
+                found = date(year, month, day)
             except ValueError:
                 continue
+            # "the Oct. 7 attacks" in an August article: a past date, unless the clause
+            # speaks of the future ("the vote will be held on Oct. 7").
+            if (
+                not year_s
+                and ref is not None
+                and found > ref + timedelta(days=7)
+                and not self.is_future(text, m.start(), m.end())
+            ):
+                try:
+                    found = date(year - 1, month, day)
+                except ValueError:
+                    continue
+            return found
         return None
 
     def resolve(self, text: str) -> str | None:
         """The ISO date ``text`` refers to, or None; remembers explicit dates for later."""
         found = self._explicit(text)
         if found is not None:
-            self.last_explicit = found
+            self.last_explicit = self.last_day = found
             return found.isoformat()
         regex = self.lex.regex
         if regex["same_day"].search(text):
-            ref = self.last_explicit or self._published
+            ref = self.last_day or self._published
             return ref.isoformat() if ref else None
         deictic_ref = self._published or self.last_explicit
         if deictic_ref is None:
@@ -96,12 +140,28 @@ class DateResolver:
             }
             offset = offsets.get(m.group().lower().replace("’", "'"))
             if offset is not None:
-                return (deictic_ref + timedelta(days=offset)).isoformat()
+                found = deictic_ref + timedelta(days=offset)
+                self.last_day = found
+                return found.isoformat()
         m = regex["weekday"].search(text)
         if m:
             weekdays = {k.lower(): int(v) for k, v in self.lex.mapping("dates", "weekdays").items()}
             target = weekdays.get(m.group().lower())
             if target is not None:
-                back = (deictic_ref.weekday() - target) % 7
-                return (deictic_ref - timedelta(days=back)).isoformat()
+                found = self._weekday(text, m, target, deictic_ref)
+                self.last_day = found
+                return found.isoformat()
         return None
+
+    def _weekday(self, text: str, m: re.Match[str], target: int, ref: date) -> date:
+        """A weekday resolved by tense: "se retrouveront mardi" is the next Tuesday after
+        ``ref``, "a déclaré mardi" the last one (``ref`` itself when it is that day)."""
+        window = text[max(0, m.start() - 12) : m.end() + 12]
+        if self._past.search(window):
+            return ref - timedelta(days=(ref.weekday() - target) % 7)
+        if self.is_future(text, m.start(), m.end()) or self._future.search(window):
+            ahead = (target - ref.weekday()) % 7
+            if ahead == 0 and not self._this.search(text[max(0, m.start() - 8) : m.start()]):
+                ahead = 7
+            return ref + timedelta(days=ahead)
+        return ref - timedelta(days=(ref.weekday() - target) % 7)

@@ -54,7 +54,8 @@ def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> str:
 
 def word_pattern(phrases: list[str] | tuple[str, ...]) -> str:
     """Like :func:`phrase_pattern`, bounded so that only whole words match."""
-    return rf"(?<![\w-])(?:{phrase_pattern(phrases)})(?![\w-])"
+    # A phrase ending in an apostrophe ("d'", "qu'") runs straight into the next word.
+    return rf"(?<![\w-])(?:{phrase_pattern(phrases)})(?:(?<=['’])|(?![\w-]))"
 
 
 @dataclass(frozen=True, eq=False)

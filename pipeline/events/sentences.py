@@ -41,6 +41,12 @@ def is_heading(line: str) -> bool:
     return len(_WORD.findall(stripped)) <= MAX_HEADING_WORDS
 
 
+def _dotted(before: str) -> bool:
+    """Whether the token before a period is a dotted abbreviation such as "U.S" or "a.m"."""
+    match = _ABBREV_TOKEN.search(before)
+    return bool(match) and "." in match.group(1).rstrip(".")
+
+
 def _is_abbreviation(before: str, abbreviations: frozenset[str]) -> bool:
     """Whether the token ending just before a period is an abbreviation or an initial."""
     match = _ABBREV_TOKEN.search(before)
@@ -55,7 +61,12 @@ def _is_abbreviation(before: str, abbreviations: frozenset[str]) -> bool:
     return bare.lower() in abbreviations or bare in abbreviations
 
 
-def _boundaries(line: str, abbreviations: frozenset[str], track_quotes: bool) -> list[int] | None:
+def _boundaries(
+    line: str,
+    abbreviations: frozenset[str],
+    track_quotes: bool,
+    starters: frozenset[str] = frozenset(),
+) -> list[int] | None:
     """End offsets of sentences in ``line``; None when quotes are unbalanced."""
     ends: list[int] = []
     depth = 0
@@ -74,7 +85,11 @@ def _boundaries(line: str, abbreviations: frozenset[str], track_quotes: bool) ->
             and len(m.group(1)) == 1
             and _is_abbreviation(line[: m.start()], abbreviations)
         ):
-            continue
+            # "… exports to the U.S. He rejected …": a dotted abbreviation ends the sentence
+            # when a pronoun or an article starts the next one.
+            next_word = line[m.end() :].split(" ", 1)[0]
+            if not (next_word in starters and _dotted(line[: m.start()])):
+                continue
         ends.append(m.start() + len(m.group(1)) + len(m.group(2)))
     if track_quotes:
         chunk = line[last:]
@@ -85,12 +100,18 @@ def _boundaries(line: str, abbreviations: frozenset[str], track_quotes: bool) ->
     return ends
 
 
-def split_sentences(text: str, abbreviations: frozenset[str] = frozenset()) -> list[Sentence]:
+def split_sentences(
+    text: str,
+    abbreviations: frozenset[str] = frozenset(),
+    starters: frozenset[str] = frozenset(),
+) -> list[Sentence]:
     """Split ``text`` into sentences whose offsets index into ``text``.
 
     Args:
         text: the article text (lines are paragraphs or headings).
         abbreviations: tokens (without their final period) that do not end a sentence.
+        starters: capitalised words that start a new sentence even after a dotted
+            abbreviation ("U.S. He ...").
     """
     abbreviations = frozenset(a.lower() for a in abbreviations) | abbreviations
     sentences: list[Sentence] = []
@@ -104,9 +125,9 @@ def split_sentences(text: str, abbreviations: frozenset[str] = frozenset()) -> l
             body = line.strip()
             sentences.append(Sentence(base + lead, base + lead + len(body), body, paragraph, True))
             continue
-        ends = _boundaries(line, abbreviations, track_quotes=True)
+        ends = _boundaries(line, abbreviations, True, starters)
         if ends is None:
-            ends = _boundaries(line, abbreviations, track_quotes=False) or []
+            ends = _boundaries(line, abbreviations, False, starters) or []
         start = 0
         for end in [*ends, len(line)]:
             chunk = line[start:end]

@@ -52,6 +52,8 @@ class _Patterns:
     cap_run: re.Pattern[str]
     before_name: re.Pattern[str]
     speaker_stop: frozenset[str]
+    non_name: re.Pattern[str]
+    anaphors: frozenset[str]
 
 
 @cache
@@ -82,6 +84,8 @@ def _patterns(lex: Lexicon) -> _Patterns:
         ),
         before_name=re.compile(rf"(?<![\w-])(?:{before_words})\s+$", re.IGNORECASE),
         speaker_stop=lex.lower_set("speaker_stopwords"),
+        non_name=re.compile(lex.value("non_name_word", default=r"(?!x)x")),
+        anaphors=lex.lower_set("anaphors"),
         cap_run=re.compile(rf"(?<![\w‑-]){_CAP}(?:[ \u00a0](?:(?:{particles})[ \u00a0])?{_CAP})*"),
     )
 
@@ -113,11 +117,20 @@ def find_mentions(text: str, lex: Lexicon) -> list[Mention]:
             or words[i].lower() in pat.nationalities
             or words[i].lower() in pat.role_words
             or words[i].lower() in pat.particles
+            or pat.non_name.fullmatch(words[i])
         ):
             i += 1
         if i == len(words):
             continue
         words, offsets = words[i:], offsets[i:]
+        # "Economy Minister Marcelo Ebrard", "Emirates President Tim Clark": the name
+        # starts after the last role word inside the run.
+        last_role = max(
+            (k for k, w in enumerate(words[:-1]) if w.lower() in pat.role_words), default=-1
+        )
+        rest = words[last_role + 1 :]
+        if last_role >= 0 and all(_is_cap(w) and w not in pat.org for w in rest):
+            words, offsets = words[last_role + 1 :], offsets[last_role + 1 :]
         if len(words) >= 3 and pat.before_name.search(text[: offsets[0]]):
             words, offsets = words[1:], offsets[1:]  # "ministre de la Santé Roman Prymula"
         caps = [w for w in words if _is_cap(w)]
@@ -136,6 +149,28 @@ def find_mentions(text: str, lex: Lexicon) -> list[Mention]:
             mentions.append(Mention(m.start(), m.end(), m.group(1), True))
     mentions.sort(key=lambda x: x.start)
     return mentions
+
+
+def opens_sentence(text: str, mention: Mention, lex: Lexicon) -> bool:
+    """Whether ``mention`` is the sentence's subject: only a determiner and a role before it.
+
+    "Le Premier ministre Andrej Babiš s'est exprimé", "Russian President Vladimir Putin".
+    """
+    pat = _patterns(lex)
+    before = text[: mention.start].strip()
+    if not before:
+        return True
+    if len(before.split()) > 6 or _SEGMENT_BREAK.search(before):
+        return False
+    return bool(pat.roles.search(before)) and all(
+        w.lower() in pat.stop
+        or w.lower() in pat.role_words
+        or w.lower() in pat.nationalities
+        or _is_cap(w)
+        or bool(pat.determiner.match(w + " "))
+        for w in re.split(r"[\s'’]+", before)
+        if w
+    )
 
 
 def strip_determiner(phrase: str, lex: Lexicon) -> str:
@@ -203,6 +238,7 @@ class Registry:
     order: list[str] = field(default_factory=list)  # most recent last
     focus: str | None = None  # the last person who spoke or acted as subject
     focus_paragraph: int = -1
+    current: frozenset[str] = frozenset()  # the people named in the sentence being read
 
     def full_name(self, name: str) -> str | None:
         """Map a bare surname ("Rutte") or a known full name to the full name seen before."""
@@ -212,11 +248,17 @@ class Registry:
             parts = known.split()
             if len(parts) > 1 and (parts[-1] == name or " ".join(parts[1:]) == name):
                 return known
+        # Family name first ("Geng Shuang" then "Geng"): only for two-word names.
+        for known in reversed(self.order):
+            parts = known.split()
+            if len(parts) == 2 and parts[0] == name:
+                return known
         return None
 
     def observe(self, text: str) -> list[Mention]:
         """Register the people and roles named in one sentence; return its mentions."""
         mentions = find_mentions(text, self.lex)
+        names: set[str] = set()
         for m in mentions:
             if not m.person:
                 continue
@@ -230,7 +272,17 @@ class Registry:
             if name in self.order:
                 self.order.remove(name)
             self.order.append(name)
+            names.add(name)
+        self.current = frozenset(names)
         return mentions
+
+    def latter(self) -> str | None:
+        """ "ce dernier" / "the latter": the last person named before, other than the focus."""
+        earlier = [n for n in self.order if n not in self.current]
+        for name in reversed(earlier):
+            if name != self.focus:
+                return name
+        return self.focus
 
     def by_role(self, role_phrase: str) -> str | None:
         """The most recent person whose known role shares the role noun or an organisation."""
@@ -281,6 +333,9 @@ def resolve_phrase(phrase: str, registry: Registry, paragraph: int) -> Speaker |
     if is_pronoun(phrase, lex):
         if phrase.lower() in lex.lower_set("plural_pronouns"):
             return None
+        if " ".join(phrase.lower().split()) in pat.anaphors:
+            who = registry.latter()
+            return Speaker(who, registry.people.get(who), "pronoun") if who else None
         who = registry.current_focus(paragraph)
         return Speaker(who, registry.people.get(who), "pronoun") if who else None
     mentions = find_mentions(phrase, lex)

@@ -59,6 +59,9 @@ class _Patterns:
     determiner_before: re.Pattern[str]
     quote_pairs: tuple[tuple[str, str], ...]
     min_quote_words: int
+    object_verbs: frozenset[str]
+    inverted_before: re.Pattern[str]
+    stance_for: re.Pattern[str]
 
 
 @cache
@@ -108,6 +111,14 @@ def _patterns(lex: Lexicon) -> _Patterns:
         determiner_before=re.compile(rf"(?:{word_pattern(lex.words('determiners'))})\s+$", flags),
         quote_pairs=tuple((a, b) for a, b in lex.value("reporting", "quote_pairs", default=[])),
         min_quote_words=int(lex.value("reporting", "min_quote_words", default=4)),
+        object_verbs=frozenset(w.lower() for w in rep("object_verbs")),
+        inverted_before=re.compile(
+            rf"(?:{lex.value('reporting', 'inverted_before', default=r'(?!x)x')})\s*$", flags
+        ),
+        stance_for=re.compile(
+            rf"^\s*(?:{phrase_pattern(rep('stance_for'))})\s+(?P<who>[^,;:«»“”\"]{{2,60}}?)\s*,\s*",
+            flags,
+        ),
     )
 
 
@@ -132,6 +143,11 @@ def find_quotes(text: str, lex: Lexicon) -> list[Quote]:
     return quotes
 
 
+def by_reference_sentence(text: str, verb_start: int, pat: _Patterns) -> bool:
+    """Whether the verb follows "ce qu'" / "comme l'" (the content is elsewhere)."""
+    return bool(pat.inverted_before.search(text[:verb_start].rstrip()))
+
+
 def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(_TRAILING_PUNCT + '«»“”"')
 
@@ -141,6 +157,8 @@ def _subject_before(
 ) -> tuple[Speaker | None, int]:
     """The speaker written before the verb and where its phrase starts."""
     pat = _patterns(lex)
+    # "Jan Hamáček (ČSSD) avait estimé": a short parenthesis between subject and verb.
+    pre = re.sub(r"\s*\([^()]{1,40}\)\s*$", " ", pre)
     trimmed = pat.adverbs_trailing.sub("", pre)
     trimmed = (
         re.sub(r"\s*,\s*$", "", trimmed)
@@ -150,7 +168,11 @@ def _subject_before(
     mentions = find_mentions(trimmed, lex)
     for m in reversed(mentions):
         between = trimmed[m.end :]
-        if not (between.strip() == "" or _APPOSITION.fullmatch(between)):
+        # "the chief spokesperson, Rear Admiral Daniel Hagari, said": a name in apposition.
+        in_apposition = between.strip() == "," and bool(
+            re.search(r",\s*(?:[^\W\d_a-zß-ÿ][\w.’'-]*\s+){0,3}$", trimmed[: m.start])
+        )
+        if not (between.strip() == "" or in_apposition or _APPOSITION.fullmatch(between)):
             continue
         if m.person or registry.full_name(m.text):
             name = registry.full_name(m.text) or m.text
@@ -276,23 +298,41 @@ def find_statement(
         else:
             stripped = pat.adverbs_trailing.sub("", pre).rstrip()
             speaker, subj_start = None, m.start()
-            if stripped and stripped[-1] not in '«»“”"—–':
+            by_reference = bool(pat.inverted_before.search(stripped))
+            if stripped and stripped[-1] not in '«»“”"—–' and not by_reference:
                 speaker, subj_start = _subject_before(pre, lex, registry, paragraph)
-            after_quote = bool(stripped) and stripped[-1] in '«»“”"—–'
+            core = stripped.rstrip(",").rstrip()
+            after_quote = (bool(core) and core[-1] in '«»“”"—–') or by_reference
             after_comma = bool(stripped) and stripped[-1] == "," and vlow not in pat.need_complement
             if speaker is None and (not stripped or after_quote or after_comma):
                 inverted = True
                 speaker, _ = _subject_after(after, lex, registry, paragraph)
                 subj_start = m.start()
+                if by_reference and speaker is not None and speaker.kind == "collective":
+                    speaker = None  # "comme l'indique France 3": a source, not a speaker
         if speaker is None:
             continue
         head = text[:subj_start].rstrip()
         postposed = inverted or (bool(head) and head[-1] in ',«»“”"')
-        if vlow in pat.need_complement and not postposed and not pat.complement.search(after[:70]):
+        # "Putin denounced a drone strike", "He urged Vietnam to push back": a person taking
+        # a stance on an object is a statement even without "that".
+        stance_on_object = (
+            vlow in pat.object_verbs
+            and speaker.kind in ("person", "surname", "pronoun", "role")
+            and bool(re.match(r"\s+[^\W\d_]", after))
+        )
+        if (
+            vlow in pat.need_complement
+            and not postposed
+            and not pat.complement.search(after[:70])
+            and not stance_on_object
+        ):
             continue
         if inverted and not quotes and not pre.strip():
             continue
         content = "" if inverted else _content_after(after, lex)
+        if by_reference_sentence(text, m.start(), pat):
+            content = _clean(text)  # "C'est ce qu'a annoncé X": what was said came before
         before = _clean(text[:subj_start])
         if (
             len(content.split()) < 3
@@ -326,7 +366,9 @@ def find_statement(
             f"{rule}.{speaker.kind}",
             round(min(confidence, 0.95), 2),
         )
-    hit = _according_to(text, lex, registry, paragraph, quotes)
+    hit = _according_to(text, lex, registry, paragraph, quotes) or _stance_for(
+        text, lex, registry, paragraph, quotes
+    )
     if hit:
         return hit
     if quote_only_ok and long_quotes:
@@ -386,3 +428,36 @@ def _according_to(
             confidence + (0.05 if quotes_long else 0.0),
         )
     return None
+
+
+def _stance_for(
+    text: str, lex: Lexicon, registry: Registry, paragraph: int, quotes: list[Quote]
+) -> StatementHit | None:
+    """ "Pour Jan Hamáček, cette attitude est méprisante": a person's view, sentence-initial."""
+    pat = _patterns(lex)
+    m = pat.stance_for.match(text)
+    if not m:
+        return None
+    who = m.group("who")
+    pronouns = {k.lower(): v for k, v in lex.mapping("reporting", "according_to_pronouns").items()}
+    if who.strip().lower() in pronouns:
+        focus = registry.current_focus(paragraph, max_distance=1)
+        if pronouns[who.strip().lower()] != "person" or focus is None:
+            return None
+        speaker: Speaker | None = Speaker(focus, registry.people.get(focus), "pronoun")
+    else:
+        speaker = resolve_phrase(who, registry, paragraph)
+    if speaker is None or speaker.kind not in ("person", "surname", "pronoun", "role"):
+        return None
+    content = _clean(text[m.end() :])
+    if len(content.split()) < 4:
+        return None
+    long_quotes = [q for q in quotes if q.words >= pat.min_quote_words]
+    return StatementHit(
+        speaker,
+        content,
+        bool(quotes),
+        m.group().split()[0],
+        f"stance_for.{speaker.kind}",
+        0.6 + (0.05 if long_quotes else 0.0),
+    )

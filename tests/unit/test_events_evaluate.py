@@ -14,6 +14,9 @@ from pipeline.models import Article
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pages"
 F1_FLOOR = 0.75
+# Just below what the splitter reaches on the dev set (round 2: 0.908, 0.800, 0.938), so a
+# regression fails here; never below the 0.75 acceptance floor.
+F1_FLOORS = {"statement": 0.89, "military_update": 0.78, "commitment": 0.90}
 MAX_FALSE_PER_NEGATIVE_PAGE = 1
 
 
@@ -57,6 +60,6 @@ def test_dev_set_meets_the_floors(capsys: pytest.CaptureFixture[str]) -> None:
         print("\n" + report.table())
     assert report.pages >= 30
     for event_type, s in report.scores.items():
-        assert s.f1 >= F1_FLOOR, (event_type, s)
+        assert s.f1 >= max(F1_FLOOR, F1_FLOORS[event_type]), (event_type, s)
     assert report.negative_pages >= 5
     assert report.max_false_per_negative <= MAX_FALSE_PER_NEGATIVE_PAGE
