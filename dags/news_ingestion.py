@@ -11,9 +11,11 @@ Expectations suites in `expectations/`, and publishes them to Kafka:
 | `news.statements`, `news.military_updates`, `news.commitments` | the events |
 | `news.dead_letter` | every page or event that could not go through, with stage and reason |
 
-A manual run takes `urls` (pages to fetch, or paths of saved pages) or a `sources_file`;
-a scheduled run reads the sources file configured as `PIPELINE_SOURCES_FILE`.
-The last task's return value is the run summary: `ingested + failed == discovered`.
+A manual run takes `urls` (pages to fetch, or paths of saved pages) or a `sources_file`
+(feeds, sitemaps, homepages, URL lists, folders); a scheduled run reads the sources file
+configured as `PIPELINE_SOURCES_FILE`. A dedup ledger keeps re-runs from publishing an
+unchanged article twice. The last task's return value is the run summary: every discovered
+page has one outcome (ingested, unchanged, duplicate, skipped, failed), adding up to `discovered`.
 """
 
 from __future__ import annotations
@@ -50,14 +52,14 @@ _settings = get_settings()
 )
 def news_ingestion() -> None:
     @task
-    def discover_sources(**context: Any) -> list[str]:
+    def discover_sources(**context: Any) -> list[dict[str, Any]]:
         from pipeline.tasks import discover_sources as discover
 
         params = context["params"]
         return discover(params.get("urls"), params.get("sources_file"))
 
     @task
-    def extract_articles(sources: list[str]) -> dict[str, Any]:
+    def extract_articles(sources: list[dict[str, Any]]) -> dict[str, Any]:
         from pipeline.tasks import extract_articles as extract
 
         return extract(sources)

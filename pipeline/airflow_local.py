@@ -59,6 +59,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
             continue
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
+        if isinstance(value, list | tuple | dict):
+            env[f"PIPELINE_{name.upper()}"] = json.dumps(value)  # pydantic-settings reads JSON
+            continue
         env[f"PIPELINE_{name.upper()}"] = str(value.resolve() if isinstance(value, Path) else value)
     env["PIPELINE_STATE_DIR"] = str(settings.state_dir.resolve())
     return env

@@ -39,7 +39,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(summary.as_dict())
         return 0
-    print(f"discovered {summary.discovered}, ingested {summary.ingested}, failed {summary.failed}")
+    counts = ", ".join(f"{name} {count}" for name, count in summary.outcomes.items())
+    print(f"discovered {summary.discovered}: {counts}")
     for topic, count in summary.topics.items():
         print(f"  {topic:<28} {count}")
     for failure in summary.failures:
@@ -48,20 +49,34 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.kafka.client import make_consumer
+    """Print typed records as JSON lines; with --group, commit after each printed record."""
+    from pipeline.consumer import TypedConsumer
 
-    consumer = make_consumer(
-        settings, args.topic, from_beginning=args.from_beginning, timeout_ms=args.timeout_ms
-    )
     seen = 0
-    try:
-        for record in consumer:
-            _print_json(record.value)
+    with TypedConsumer(
+        settings,
+        [args.topic],
+        group_id=args.group,
+        from_beginning=args.from_beginning or args.group is None,
+        idle_timeout_ms=args.timeout_ms,
+    ) as consumer:
+        for received in consumer:
+            _print_json(received.record.model_dump(mode="json"))
+            consumer.commit(received)
             seen += 1
             if args.max is not None and seen >= args.max:
                 break
-    finally:
-        consumer.close()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Send dead letters through the pipeline again and print what happened."""
+    from dataclasses import asdict
+
+    from pipeline.consumer import replay_dead_letters
+
+    report = replay_dead_letters(settings, stages=args.stage or None)
+    _print_json(asdict(report))
     return 0
 
 
@@ -99,6 +114,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, use_airflow=not args.no_airflow)
 
 
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Print precision, recall and F1 per event type against a labelled set of pages."""
+    from pipeline.evaluate import run_cli
+
+    return run_cli(args.labels, args.pages_dir, as_json=args.json, verbose=args.verbose)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,7 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout-ms", type=int, default=5000, help="stop after this long without a message"
     )
+    p.add_argument("--group", default=None, help="consumer group: resume where it left off")
     p.set_defaults(func=cmd_consume)
+
+    p = sub.add_parser("replay", help="send dead letters through the pipeline again")
+    p.add_argument("--stage", action="append", help="only dead letters of this stage (repeatable)")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("kafka", help="manage the local development broker")
     p.add_argument("action", choices=["start", "stop", "status", "fetch"])
@@ -136,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-airflow", action="store_true", help="run the chain without Airflow")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("evaluate", help="score the event splitter against labelled pages")
+    p.add_argument("labels", metavar="LABELS.jsonl")
+    p.add_argument("pages_dir", metavar="PAGES_DIR")
+    p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    p.add_argument("--verbose", action="store_true", help="list missed and false events")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -42,7 +42,7 @@ def sample_urls(base_url: str) -> list[str]:
     """The sample sources as URLs of the local server, plus one URL that answers 404."""
     from pipeline.sources import discover
 
-    pages = discover([str(SAMPLES / "sources.yaml")])
+    pages = [c.target for c in discover([str(SAMPLES / "sources.yaml")])]
     urls = [f"{base_url}/{Path(p).resolve().relative_to(SAMPLES).as_posix()}" for p in pages]
     return [*urls, f"{base_url}/site/page-retiree.html"]
 
@@ -101,7 +101,13 @@ def run_demo(settings: Settings, *, use_airflow: bool = True) -> int:
 
     settings_had_cluster = bool(settings.kafka_bootstrap_servers)
     bootstrap = resolve_bootstrap_servers(settings)
-    settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
+    # The sample site is served on 127.0.0.1: allow exactly that private address.
+    settings = settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": bootstrap,
+            "allowed_networks": (*settings.allowed_networks, "127.0.0.1/32"),
+        }
+    )
     print(f"Kafka: {bootstrap}")
     from pipeline.kafka.admin import ensure_topics
     from pipeline.kafka.client import make_admin
@@ -129,7 +135,10 @@ def run_demo(settings: Settings, *, use_airflow: bool = True) -> int:
     failed = len(
         {d["source"] for d in messages[settings.topic_dead_letter] if not d.get("event_id")}
     )
-    print(f"\n{len(urls)} pages: {ingested} ingested, {failed} failed (each with a dead letter)")
+    print(
+        f"\n{len(urls)} pages: {ingested} ingested, {failed} failed (each with a dead letter); "
+        "pages the ledger already holds unchanged are not published again"
+    )
     print("\nMessages this run wrote, per topic:")
     for topic, values in messages.items():
         print(f"  {topic}: {len(values)}")

@@ -23,6 +23,20 @@ class FetchError(PipelineError):
     stage = "fetch"
 
 
+class RefusedURLError(FetchError):
+    """The URL is one the fetcher must not reach: another scheme, a private address."""
+
+
+class RobotsDisallowed(FetchError):
+    """robots.txt asks us not to fetch this URL: the page is skipped, not failed."""
+
+
+class DiscoveryError(PipelineError):
+    """A feed, sitemap or homepage could not be read, so its articles are unknown."""
+
+    stage = "discover"
+
+
 class ExtractionError(PipelineError):
     stage = "extract"
 
@@ -36,7 +50,16 @@ class SplitError(PipelineError):
 
 
 class ValidationFailed(PipelineError):
+    """A suite could not run, or a run failed its run-level expectations.
+
+    ``result`` carries the :class:`pipeline.validate.RunValidation` when there is one.
+    """
+
     stage = "validate"
+
+    @property
+    def result(self) -> object | None:
+        return self.context.get("result")
 
 
 class PublishError(PipelineError):
@@ -45,3 +68,9 @@ class PublishError(PipelineError):
 
 class BrokerError(PipelineError):
     stage = "kafka"
+
+
+class LedgerError(PipelineError):
+    """The dedup ledger could not be read or written."""
+
+    stage = "ledger"

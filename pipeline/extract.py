@@ -1,13 +1,56 @@
-"""Trafilatura wrapper: HTML in, :class:`~pipeline.models.Article` out (pure, no I/O)."""
+"""Trafilatura wrapper: HTML in, :class:`~pipeline.models.Article` out (pure, no I/O).
+
+The article text is exactly what ``trafilatura.extract(html, url=url,
+**EXTRACTION_OPTIONS.kwargs())`` returns: the pipeline adds nothing and loses nothing, and
+event offsets index into that text. The options live in one place, :data:`EXTRACTION_OPTIONS`.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline.charset import decode_html
 from pipeline.errors import ExtractionError, NotAnArticleError
 from pipeline.models import Article
+
+__all__ = [
+    "EXTRACTION_OPTIONS",
+    "ExtractionOptions",
+    "declared_language",
+    "decode_html",
+    "extract_article",
+    "find_date",
+    "guess_language",
+]
+
+
+@dataclass(frozen=True)
+class ExtractionOptions:
+    """The Trafilatura options of the pipeline, passed as one object.
+
+    Comments and tables stay out: comments are not the publisher's text and tables break
+    sentences apart. Changing an option changes article texts, hence every event id.
+    """
+
+    include_comments: bool = False
+    include_tables: bool = False
+    include_formatting: bool = False
+    include_links: bool = False
+    include_images: bool = False
+    favor_precision: bool = False
+    favor_recall: bool = False
+    deduplicate: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``trafilatura.extract`` and ``bare_extraction``."""
+        return asdict(self)
+
+
+EXTRACTION_OPTIONS = ExtractionOptions()
 
 # Short function words that separate the languages we split, and German which we detect.
 _STOPWORDS: dict[str, frozenset[str]] = {
@@ -117,62 +160,125 @@ def declared_language(html: str) -> str | None:
     return match.group(1).lower()[:2] if match else None
 
 
-def extract_article(html: str | bytes, url: str, *, min_chars: int = 250) -> Article:
+_MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "janvier", "januar", "jan"),
+            ("february", "février", "fevrier", "februar", "feb", "fév"),
+            ("march", "mars", "märz", "mar"),
+            ("april", "avril", "apr"),
+            ("may", "mai"),
+            ("june", "juin", "juni", "jun"),
+            ("july", "juillet", "juli", "jul"),
+            ("august", "août", "aout", "aug"),
+            ("september", "septembre", "sep", "sept"),
+            ("october", "octobre", "oktober", "oct", "okt"),
+            ("november", "novembre", "nov"),
+            ("december", "décembre", "decembre", "dezember", "dec", "dez", "déc"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:[/-]|$)")
+_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+_DAY_MONTH_YEAR = re.compile(
+    rf"\b([0-3]?\d)(?:er|st|nd|rd|th)?\.? ({_MONTH})\.? ((?:19|20)\d\d)\b", re.IGNORECASE
+)
+_MONTH_DAY_YEAR = re.compile(
+    rf"\b({_MONTH})\.? ([0-3]?\d)(?:st|nd|rd|th)?, ((?:19|20)\d\d)\b", re.IGNORECASE
+)
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    from datetime import date
+
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def find_date(metadata_date: str | None, url: str, text: str) -> tuple[str | None, str | None]:
+    """The publication date and where it came from: ``metadata``, ``url`` or ``text``.
+
+    Metadata is what Trafilatura's htmldate finds in the markup; else a ``/2024/11/22/``
+    path in the URL; else the first full date in the opening of the text (the byline).
+    """
+    if metadata_date:
+        return metadata_date, "metadata"
+    match = _URL_DATE.search(urlsplit(url).path)
+    if match and (found := _iso(*map(int, match.groups()))):
+        return found, "url"
+    opening = text[:1500]
+    candidates: list[tuple[int, str]] = []
+    if (match := _ISO_DATE.search(opening)) and (found := _iso(*map(int, match.groups()))):
+        candidates.append((match.start(), found))
+    if match := _DAY_MONTH_YEAR.search(opening):
+        day, month, year = match.groups()
+        if found := _iso(int(year), _MONTHS[month.lower()], int(day)):
+            candidates.append((match.start(), found))
+    if match := _MONTH_DAY_YEAR.search(opening):
+        month, day, year = match.groups()
+        if found := _iso(int(year), _MONTHS[month.lower()], int(day)):
+            candidates.append((match.start(), found))
+    if candidates:
+        return min(candidates)[1], "text"
+    return None, None
+
+
+def extract_article(
+    html: str | bytes,
+    url: str,
+    *,
+    min_chars: int = 250,
+    language_hint: str | None = None,
+    charset: str | None = None,
+    options: ExtractionOptions = EXTRACTION_OPTIONS,
+) -> Article:
     """Extract the main text and metadata of one page.
+
+    The language is detected from the text; the page's declared language, then the
+    source's ``language_hint``, are fallbacks when the text does not tell. The article's
+    URL is the page's canonical URL when it declares an absolute http(s) one.
 
     Raises:
         ExtractionError: Trafilatura could not parse the page.
         NotAnArticleError: the page has no main text of at least ``min_chars`` characters.
     """
     import trafilatura  # heavy: imported where it is used
+    from trafilatura.utils import normalize_unicode
 
     if isinstance(html, bytes):
-        html = decode_html(html)
+        html = decode_html(html, charset)
+    web_url = url if url.startswith(("http://", "https://")) else None
     try:
-        doc = trafilatura.bare_extraction(
-            html,
-            url=url if url.startswith(("http://", "https://")) else None,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=False,
-        )
+        doc = trafilatura.bare_extraction(html, url=web_url, with_metadata=True, **options.kwargs())
     except Exception as exc:  # trafilatura raises assorted lxml errors on broken input
         raise ExtractionError(f"trafilatura failed: {exc}", source=url) from exc
-    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    # extract() NFC-normalises its text output; bare_extraction() does not.
+    text = normalize_unicode((getattr(doc, "text", None) or "").strip()) if doc is not None else ""
     if len(text) < min_chars:
         raise NotAnArticleError(
             f"no article text: {len(text)} characters extracted, at least {min_chars} needed",
             source=url,
         )
-    text_language = guess_language(text)
-    language = text_language or doc.language or declared_language(html)
+    assert doc is not None  # min_chars >= 0 and text is empty without a document
+    language = guess_language(text) or doc.language or declared_language(html) or language_hint
     canonical = doc.url if doc.url and doc.url.startswith(("http://", "https://")) else url
+    published_at, published_at_source = find_date(
+        doc.date, canonical if web_url is None else url, text
+    )
     return Article.build(
         url=canonical,
         fetched_url=url,
         text=text,
         title=doc.title,
         author=doc.author,
-        published_at=doc.date,
+        published_at=published_at,
+        published_at_source=published_at_source,
         language=language,
         source=doc.sitename or doc.hostname or urlsplit(canonical).hostname,
     )
-
-
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)
-
-
-def decode_html(body: bytes, declared: str | None = None) -> str:
-    """Decode page bytes: the declared charset, then the page's meta charset, then UTF-8."""
-    candidates = [declared]
-    match = _META_CHARSET.search(body[:4096])
-    if match:
-        candidates.append(match.group(1).decode("ascii"))
-    for encoding in [*candidates, "utf-8"]:
-        if not encoding:
-            continue
-        try:
-            return body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("utf-8", errors="replace")

@@ -41,10 +41,18 @@ class Article(_Frozen):
     title: str | None = None
     author: str | None = None
     published_at: str | None = Field(default=None, description="ISO 8601 date or datetime.")
+    published_at_source: str | None = Field(
+        default=None, description="Where the date was found: metadata, url or text."
+    )
     language: str | None = Field(default=None, description="ISO 639-1 code.")
     source: str | None = Field(default=None, description="Site name or host.")
     text: str = Field(description="The extracted main text; event offsets index into it.")
     content_sha256: str = Field(description="SHA-256 of ``text``.")
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="1 for the first text seen at this URL, then +1 each time the text changes.",
+    )
     ingested_at: datetime = Field(default_factory=utc_now)
 
     @classmethod

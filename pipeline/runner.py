@@ -2,8 +2,13 @@
 
 Each stage takes and returns plain models, so a stage can run in its own Airflow task
 (models cross task boundaries as JSON through :func:`dump` and :func:`load`) or all in one
-process (:func:`run_once`). Nothing is dropped: every source ends either as an ingested
-article or as a dead letter, and every event either reaches its topic or a dead letter.
+process (:func:`run_once`). Nothing is dropped: every discovered page ends in exactly one
+outcome (ingested, unchanged, duplicate, skipped by rule, or failed with a dead letter), and
+every event either reaches its topic or a dead letter.
+
+The dedup ledger is read while acquiring (to classify unchanged pages and near-duplicates)
+and written only after publishing succeeded, so a failed publish is retried in full and a
+repeated run publishes nothing twice.
 """
 
 from __future__ import annotations
@@ -11,19 +16,24 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.errors import PipelineError
+from pipeline.dedup import hamming, simhash
+from pipeline.errors import PipelineError, RobotsDisallowed
 from pipeline.events import split_events
 from pipeline.extract import extract_article
-from pipeline.fetch import fetch_page
+from pipeline.fetch import Fetcher
+from pipeline.ledger import Duplicate, Ledger
 from pipeline.models import Article, DeadLetter, Event
-from pipeline.publish import publish, to_message
 from pipeline.settings import Settings
-from pipeline.sources import discover
+from pipeline.sources import Candidate, discover
+
+OUTCOMES: tuple[str, ...] = ("ingested", "unchanged", "duplicate", "skipped", "failed")
+PENDING = "pending"
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -58,30 +68,200 @@ def dead_letter_from_error(error: Exception, source: str, **fields: Any) -> Dead
     )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one discovered page; ``pending`` until its article is published."""
+
+    source: str
+    outcome: str
+    reason: str | None = None
+    stage: str | None = None
+    http_status: int | None = None
+    article_id: str | None = None
+    url: str | None = None
+    content_sha256: str | None = None
+    version: int | None = None
+    duplicate_of: str | None = None
+    duplicate_of_version: int | None = None
+    distance: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(**data)
+
+
 @dataclass
 class StageOutput:
-    """What a stage produced and what it could not process."""
+    """What a stage produced, what it could not process, and each page's outcome."""
 
     articles: list[Article] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
-def acquire(sources: Sequence[str], settings: Settings) -> StageOutput:
-    """Discover, fetch and extract: one Article or one dead letter per discovered page."""
-    from pipeline.fetch import make_http_client
+_Fetched = Article | DeadLetter | Outcome
 
+
+def _fetch_one(candidate: Candidate, fetcher: Fetcher, settings: Settings) -> _Fetched:
+    """Fetch and extract one candidate; never raises (a failure is a dead letter)."""
+    source = candidate.target
+    if candidate.skip_reason:
+        return Outcome(source, "skipped", reason=candidate.skip_reason, stage="discover")
+    if candidate.failure:
+        return DeadLetter.build(
+            stage=candidate.failure.get("stage", "discover"),
+            reason=candidate.failure.get("reason", "discovery failed"),
+            source=source,
+            error_type=candidate.failure.get("error_type"),
+            http_status=candidate.failure.get("http_status"),
+        )
+    try:
+        page = fetcher.fetch_page(source)
+        return extract_article(
+            page.body,
+            page.url,
+            min_chars=settings.min_article_chars,
+            language_hint=candidate.language,
+            charset=page.charset,
+        )
+    except RobotsDisallowed as exc:
+        return Outcome(source, "skipped", reason=exc.reason, stage=exc.stage)
+    except PipelineError as exc:
+        return dead_letter_from_error(exc, source)
+    except Exception as exc:  # a bug on one page must not lose the others
+        log.exception("acquiring %s failed", source)
+        return dead_letter_from_error(exc, source, stage="acquire")
+
+
+def _failed_outcome(dead: DeadLetter) -> Outcome:
+    return Outcome(
+        dead.source,
+        "failed",
+        reason=dead.reason,
+        stage=dead.stage,
+        http_status=dead.http_status,
+        article_id=dead.article_id,
+    )
+
+
+class _Classifier:
+    """Tells new text from unchanged pages and near-duplicates, in discovery order."""
+
+    def __init__(self, ledger: Ledger, max_distance: int) -> None:
+        self.ledger = ledger
+        self.max_distance = max_distance
+        self.accepted: dict[
+            str, tuple[Article, int, str]
+        ] = {}  # article_id -> (article, simhash, source)
+
+    def classify(self, source: str, article: Article) -> tuple[Outcome, Article | None]:
+        base = {
+            "article_id": article.article_id,
+            "url": article.url,
+            "content_sha256": article.content_sha256,
+        }
+        if article.article_id in self.accepted:
+            first, _, first_source = self.accepted[article.article_id]
+            return Outcome(
+                source,
+                "duplicate",
+                reason=f"same canonical URL as {first_source} in this run",
+                duplicate_of=first.article_id,
+                duplicate_of_version=first.version,
+                distance=hamming(simhash(first.text), simhash(article.text)),
+                **base,
+            ), None
+        latest = self.ledger.latest(article.article_id)
+        if latest is not None and latest.content_sha256 == article.content_sha256:
+            return Outcome(
+                source,
+                "unchanged",
+                reason=f"version {latest.version} already ingested",
+                version=latest.version,
+                **base,
+            ), None
+        fingerprint = simhash(article.text)
+        near = self.ledger.near_duplicates(
+            fingerprint, self.max_distance, other_than=article.article_id
+        )
+        match: tuple[str, int | None, str, int] | None = None
+        if near:
+            known, distance = near[0]
+            match = (known.article_id, known.version, known.url, distance)
+        else:
+            for other, other_fp, _ in self.accepted.values():
+                distance = hamming(fingerprint, other_fp)
+                if distance <= self.max_distance:
+                    match = (other.article_id, other.version, other.url, distance)
+                    break
+        if match is not None:
+            dup_id, dup_version, dup_url, distance = match
+            return Outcome(
+                source,
+                "duplicate",
+                reason=f"near-duplicate of {dup_url} (simhash distance {distance})",
+                duplicate_of=dup_id,
+                duplicate_of_version=dup_version,
+                distance=distance,
+                **base,
+            ), None
+        version = latest.version + 1 if latest is not None else 1
+        article = article.model_copy(update={"version": version})
+        self.accepted[article.article_id] = (article, fingerprint, source)
+        return Outcome(source, PENDING, version=version, **base), article
+
+
+def acquire(sources: Sequence[str | dict[str, Any] | Candidate], settings: Settings) -> StageOutput:
+    """Discover, fetch, extract and classify: one outcome per discovered page.
+
+    Pages are fetched by a bounded thread pool (the fetcher enforces per-host limits);
+    outcomes keep discovery order. New text becomes an article (outcome ``pending`` until
+    published); an unchanged page or a near-duplicate is recorded, never re-published.
+    """
     out = StageOutput()
-    with make_http_client(settings) as http:
-        for source in discover(list(sources)):
-            try:
-                page = fetch_page(source, settings, http)
-                article = extract_article(page.body, page.url, min_chars=settings.min_article_chars)
-            except PipelineError as exc:
-                out.dead_letters.append(dead_letter_from_error(exc, source))
-                continue
-            out.articles.append(article)
+    with Fetcher(settings) as fetcher:
+        candidates = discover(list(sources), settings, fetcher)
+        with ThreadPoolExecutor(max_workers=settings.fetch_concurrency) as pool:
+            fetched = list(pool.map(lambda c: _fetch_one(c, fetcher, settings), candidates))
+    with Ledger.from_settings(settings) as ledger:
+        classifier = _Classifier(ledger, settings.near_duplicate_distance)
+        for candidate, result in zip(candidates, fetched, strict=True):
+            if isinstance(result, DeadLetter):
+                out.dead_letters.append(result)
+                out.outcomes.append(_failed_outcome(result))
+            elif isinstance(result, Outcome):
+                out.outcomes.append(result)
+            else:
+                outcome, article = classifier.classify(candidate.target, result)
+                out.outcomes.append(outcome)
+                if article is not None:
+                    out.articles.append(article)
     return out
+
+
+def record_published(
+    articles: Sequence[Article], outcomes: Sequence[Outcome], settings: Settings
+) -> None:
+    """After a confirmed publish: remember the articles and the duplicates in the ledger."""
+    dups = [
+        Duplicate(
+            article_id=o.article_id,
+            url=o.url or o.source,
+            content_sha256=o.content_sha256,
+            duplicate_of=o.duplicate_of,
+            duplicate_of_version=o.duplicate_of_version or 1,
+            distance=o.distance or 0,
+        )
+        for o in outcomes
+        if o.outcome == "duplicate" and o.article_id and o.content_sha256 and o.duplicate_of
+    ]
+    with Ledger.from_settings(settings) as ledger:
+        ledger.record_ingested(articles)
+        ledger.record_duplicates(dups)
 
 
 def split(articles: Sequence[Article]) -> StageOutput:
@@ -140,30 +320,18 @@ def publish_all(
     dead_letters: Sequence[DeadLetter],
     settings: Settings,
     producer: Any | None = None,
+    writer: str | None = None,
 ) -> dict[str, int]:
     """Publish articles, events and dead letters; return confirmed counts per topic."""
-    from pipeline.kafka.admin import ensure_topics
-    from pipeline.kafka.client import make_admin, make_producer
+    from pipeline.publish import publish_records
 
-    admin = make_admin(settings)
-    try:
-        ensure_topics(admin, settings)
-    finally:
-        admin.close()
-    messages = [to_message(r, settings) for r in [*articles, *events, *dead_letters]]
-    own = producer is None
-    producer = producer or make_producer(settings)
-    try:
-        counts = publish(producer, messages, timeout_s=settings.kafka_delivery_timeout_s)
-    finally:
-        if own:
-            producer.close()
-    return {topic: counts.get(topic, 0) for topic in settings.all_topics}
+    records = [*articles, *events, *dead_letters]
+    return publish_records(records, settings, writer=writer, producer=producer)
 
 
 @dataclass
 class RunSummary:
-    """What one run did; ``ingested + failed == discovered``."""
+    """What one run did; the ``outcomes`` add up to ``discovered``."""
 
     discovered: int
     ingested: int
@@ -171,30 +339,62 @@ class RunSummary:
     topics: dict[str, int]
     events_by_type: dict[str, int]
     failures: list[dict[str, Any]]
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "discovered": self.discovered,
             "ingested": self.ingested,
             "failed": self.failed,
+            "outcomes": self.outcomes,
             "topics": self.topics,
             "events_by_type": self.events_by_type,
             "failures": self.failures,
         }
 
 
+def resolve_outcomes(
+    outcomes: Sequence[Outcome], published: Sequence[Article], dead_letters: Sequence[DeadLetter]
+) -> list[Outcome]:
+    """Settle pending outcomes: published articles are ingested, the others failed."""
+    published_ids = {a.article_id for a in published}
+    article_failures = {
+        dl.article_id: dl for dl in dead_letters if dl.article_id and dl.event_id is None
+    }
+    settled: list[Outcome] = []
+    for outcome in outcomes:
+        if outcome.outcome != PENDING:
+            settled.append(outcome)
+        elif outcome.article_id in published_ids:
+            settled.append(replace(outcome, outcome="ingested"))
+        else:
+            dead = article_failures.get(outcome.article_id)
+            settled.append(
+                replace(
+                    outcome,
+                    outcome="failed",
+                    stage=dead.stage if dead else "pipeline",
+                    reason=dead.reason if dead else "article not published",
+                )
+            )
+    return settled
+
+
 def summarize(
-    discovered: int,
+    outcomes: Sequence[Outcome],
     articles: Sequence[Article],
     events: Sequence[Event],
     dead_letters: Sequence[DeadLetter],
     topics: dict[str, int],
 ) -> RunSummary:
-    """Account for every input: a discovered page that was not ingested has a dead letter."""
+    """Account for every discovered page: exactly one outcome each."""
+    settled = resolve_outcomes(outcomes, articles, dead_letters)
+    counts = Counter(o.outcome for o in settled)
     return RunSummary(
-        discovered=discovered,
-        ingested=len(articles),
-        failed=discovered - len(articles),
+        discovered=len(settled),
+        ingested=counts["ingested"],
+        failed=counts["failed"],
+        outcomes={name: counts[name] for name in OUTCOMES},
         topics=topics,
         events_by_type=dict(Counter(e.event_type for e in events)),
         failures=[
@@ -203,12 +403,12 @@ def summarize(
     )
 
 
-def run_once(sources: Sequence[str], settings: Settings) -> RunSummary:
+def run_once(sources: Sequence[str | dict[str, Any] | Candidate], settings: Settings) -> RunSummary:
     """The whole chain once, without the scheduler."""
     acquired = acquire(sources, settings)
-    discovered = len(acquired.articles) + len(acquired.dead_letters)
     split_out = split(acquired.articles)
     checked = validate(split_out.articles, split_out.events, settings)
     dead = [*acquired.dead_letters, *split_out.dead_letters, *checked.dead_letters]
     topics = publish_all(checked.articles, checked.events, dead, settings)
-    return summarize(discovered, checked.articles, checked.events, dead, topics)
+    record_published(checked.articles, acquired.outcomes, settings)
+    return summarize(acquired.outcomes, checked.articles, checked.events, dead, topics)

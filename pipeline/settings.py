@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,7 +40,25 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
     kafka_delivery_timeout_s: float = 60.0
+    kafka_compression_type: str | None = "lz4"
+    kafka_linger_ms: int = 10
+    kafka_batch_size: int = 512 * 1024
+    kafka_transactions: bool = Field(
+        default=True, description="Publish each article with its events in one transaction."
+    )
+    kafka_transactional_id_prefix: str = "news-event-pipeline"
+    kafka_transaction_max_messages: int | None = Field(
+        default=None,
+        description="Split a task's records into transactions of about this many messages "
+        "(whole articles each); None: one transaction per task, so a retry after any failure "
+        "publishes everything exactly once.",
+    )
 
     topic_articles: str = "news.articles"
     topic_statements: str = "news.statements"
@@ -48,11 +67,49 @@ class Settings(BaseSettings):
     topic_dead_letter: str = "news.dead_letter"
     topic_partitions: int = 3
     topic_replication_factor: int = 1
+    topic_retention_ms: int = 7 * 24 * 3600 * 1000
+    topic_dead_letter_retention_ms: int = 30 * 24 * 3600 * 1000
 
-    # Fetching
-    fetch_timeout_s: float = 20.0
-    fetch_max_bytes: int = 10 * 1024 * 1024
+    # Fetching (pipeline/fetch.py): bounded, polite, and refusing what it should not reach
+    fetch_timeout_s: float = Field(
+        default=20.0, gt=0, description="Total time for one response, body included."
+    )
+    fetch_connect_timeout_s: float = Field(default=5.0, gt=0)
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0)
+    fetch_retries: int = Field(
+        default=3, ge=0, description="Extra attempts on 5xx, 429 and connection errors."
+    )
+    fetch_backoff_base_s: float = Field(default=0.5, ge=0)
+    fetch_backoff_max_s: float = Field(
+        default=30.0, ge=0, description="Cap of one wait, Retry-After included; longer fails."
+    )
+    fetch_concurrency: int = Field(default=8, ge=1, description="Pages fetched at once, all hosts.")
+    per_host_concurrency: int = Field(default=2, ge=1)
+    per_host_rate_per_s: float = Field(
+        default=1.0, gt=0, description="Requests per second per host (robots Crawl-delay wins)."
+    )
+    respect_robots: bool = True
+    robots_cache_ttl_s: float = Field(default=3600.0, ge=0)
+    allow_private_addresses: bool = Field(
+        default=False, description="Fetch private, loopback and link-local addresses too."
+    )
+    allowed_networks: tuple[str, ...] = Field(
+        default=(),
+        description="CIDR blocks allowed although private (e.g. 127.0.0.0/8 for a local server).",
+    )
     user_agent: str = "news-event-pipeline/0.1 (+https://github.com/news-event-pipeline)"
+    max_articles_per_source: int = Field(
+        default=100, ge=1, description="Per feed, sitemap or homepage, unless the source says."
+    )
+
+    # Dedup ledger (pipeline/ledger.py)
+    ledger_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///{state_dir}/ledger.db."
+    )
+    near_duplicate_distance: int = Field(
+        default=3, ge=0, le=3, description="Max Hamming distance of two simhashes (4 bands)."
+    )
 
     # Extraction / validation
     min_article_chars: int = 250
@@ -64,6 +121,34 @@ class Settings(BaseSettings):
         default=None, description="GX project folder; defaults to the repository's expectations/."
     )
     sources_file: Path | None = None
+
+    # Run-level data quality (pipeline/validate.py, docs/data-quality.md)
+    validation_policy: Literal["fail", "alert"] = Field(
+        default="fail",
+        description="When run-level expectations fail: 'fail' holds the run back (the validate "
+        "task fails, nothing is published); 'alert' publishes, then fails the last task.",
+    )
+    run_min_articles: int = Field(
+        default=10, ge=1, description="Below this many pages, distribution checks are skipped."
+    )
+    run_min_pages_per_source: int = Field(default=5, ge=1)
+    run_min_events_per_article: float = 0.5
+    run_max_events_per_article: float = 40.0
+    run_max_dead_letter_share: float = 0.5
+    run_max_invalid_event_share: float = 0.2
+    run_max_articles_without_events_share: float = 0.7
+    run_type_share_bounds: dict[str, tuple[float, float]] = Field(
+        default={"statement": (0.2, 0.98), "military_update": (0.0, 0.6), "commitment": (0.0, 0.5)},
+        description="Share of the run's events per type, (min, max).",
+    )
+    gx_results_retention: int = Field(
+        default=50, ge=1, description="Runs whose GX results and Data Docs pages are kept."
+    )
+    quality_history_retention: int = Field(default=1000, ge=1)
+    dashboard_port: int = 8765
+    dashboard_url: str | None = Field(
+        default=None, description="Where the Airflow UI links to; default the local server."
+    )
 
     # Scheduling
     schedule: str | None = Field(
@@ -77,6 +162,16 @@ class Settings(BaseSettings):
     @cached_property
     def gx_results_dir(self) -> Path:
         return self.state_dir / "gx"
+
+    @property
+    def quality_dir(self) -> Path:
+        """Run records and the dashboard's overview page."""
+        return self.state_dir / "quality"
+
+    @property
+    def resolved_ledger_url(self) -> str:
+        """The ledger's SQLAlchemy URL: the configured one, else SQLite in the state dir."""
+        return self.ledger_url or f"sqlite:///{(self.state_dir / 'ledger.db').resolve()}"
 
     def topic_for(self, event_type: str) -> str:
         """The Kafka topic that carries events of ``event_type``."""

@@ -36,35 +36,46 @@ def task_settings() -> Settings:
     return settings.model_copy(update={"kafka_bootstrap_servers": servers}) if servers else settings
 
 
-def _payload(out: runner.StageOutput, discovered: int, dead: list[DeadLetter]) -> Payload:
+def _payload(
+    out: runner.StageOutput, outcomes: list[runner.Outcome], dead: list[DeadLetter]
+) -> Payload:
     return {
-        "discovered": discovered,
+        "discovered": len(outcomes),
+        "outcomes": [o.as_dict() for o in outcomes],
         "articles": runner.dump(out.articles),
         "events": runner.dump(out.events),
         "dead_letters": runner.dump([*dead, *out.dead_letters]),
     }
 
 
+def _outcomes(payload: Payload) -> list[runner.Outcome]:
+    return [runner.Outcome.from_dict(o) for o in payload.get("outcomes", [])]
+
+
 def discover_sources(
     urls: list[str] | None, sources_file: str | None, settings: Settings | None = None
-) -> list[str]:
-    """The pages to process: the run's URLs, else its sources file, else the configured one."""
+) -> list[dict[str, Any]]:
+    """The pages to process (as JSON candidates): the run's URLs, else its sources file,
+    else the configured one. Feeds, sitemaps and homepages are read here."""
     settings = settings or task_settings()
     named: list[str] = list(urls or [])
     if not named:
         file = sources_file or (str(settings.sources_file) if settings.sources_file else None)
         named = [file] if file else []
-    return discover(named)
+    return [c.as_dict() for c in discover(named, settings)]
 
 
-def extract_articles(sources: list[str], settings: Settings | None = None) -> Payload:
+def extract_articles(
+    sources: list[dict[str, Any]] | list[str], settings: Settings | None = None
+) -> Payload:
+    """Fetch, extract and classify the discovered pages (the ledger is only read here)."""
     out = runner.acquire(sources, settings or task_settings())
-    return _payload(out, len(sources), [])
+    return _payload(out, out.outcomes, [])
 
 
 def split_articles(payload: Payload) -> Payload:
     out = runner.split(runner.load(Article, payload["articles"]))
-    return _payload(out, payload["discovered"], runner.load(DeadLetter, payload["dead_letters"]))
+    return _payload(out, _outcomes(payload), runner.load(DeadLetter, payload["dead_letters"]))
 
 
 def validate_batch(payload: Payload, settings: Settings | None = None) -> Payload:
@@ -73,16 +84,19 @@ def validate_batch(payload: Payload, settings: Settings | None = None) -> Payloa
         runner.load(Event, payload["events"]),
         settings or task_settings(),
     )
-    return _payload(out, payload["discovered"], runner.load(DeadLetter, payload["dead_letters"]))
+    return _payload(out, _outcomes(payload), runner.load(DeadLetter, payload["dead_letters"]))
 
 
 def publish_batch(payload: Payload, settings: Settings | None = None) -> Payload:
-    """Publish everything and return the run summary (``ingested + failed == discovered``)."""
+    """Publish everything, then record it in the ledger; return the run summary (its
+    ``outcomes`` add up to ``discovered``)."""
     settings = settings or task_settings()
     articles = runner.load(Article, payload["articles"])
     events = runner.load(Event, payload["events"])
     dead = runner.load(DeadLetter, payload["dead_letters"])
+    outcomes = _outcomes(payload)
     topics = runner.publish_all(articles, events, dead, settings)
-    summary = runner.summarize(payload["discovered"], articles, events, dead, topics).as_dict()
+    runner.record_published(articles, outcomes, settings)
+    summary = runner.summarize(outcomes, articles, events, dead, topics).as_dict()
     log.info("run summary: %s", json.dumps(summary, ensure_ascii=False))
     return summary

@@ -16,3 +16,10 @@ command -v mvn >/dev/null || { echo "Maven is required to fetch the Kafka broker
 # PYTHONDONTWRITEBYTECODE=1, without it every Airflow/GX import recompiles from source.
 uv sync --frozen --compile-bytecode --python 3.11 --quiet
 .venv/bin/python -m pipeline kafka fetch >/dev/null
+
+# Headless Chromium for the dashboard's browser test (Debian's package), only when missing.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium; } >/dev/null \
+    || echo "could not install chromium: the dashboard browser test will fail" >&2
+fi

@@ -6,10 +6,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.support.fault_server import FaultServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,6 +22,8 @@ os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / ".state" / "airflow-tests"
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 SHARED = REPO_ROOT.parent / "shared"
+# The tests' HTTP servers listen on 127.0.0.1: allow loopback explicitly, nothing else private.
+LOOPBACK: tuple[str, ...] = ("127.0.0.0/8",)
 SEED = SHARED / "seed"
 CORPUS = SHARED / "corpus"
 
@@ -71,6 +77,9 @@ def kafka_settings(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> S
         topic_commitments=f"{topic_prefix}.news.commitments",
         topic_dead_letter=f"{topic_prefix}.news.dead_letter",
         topic_partitions=2,
+        allowed_networks=LOOPBACK,
+        per_host_rate_per_s=200.0,
+        fetch_backoff_base_s=0.05,
     )
 
 
@@ -90,3 +99,32 @@ def seed_server(seed_dir: Path) -> Iterator[str]:
 
     with serve_folder(seed_dir) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session")
+def fault_server(corpus_pages: Path) -> Iterator[FaultServer]:
+    """The shared corpus and the fault endpoints over HTTP on 127.0.0.1 (read-only use)."""
+    from tests.support.fault_server import serve_faults
+
+    with serve_faults(corpus_pages) as server:
+        yield server
+
+
+def fetch_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for tests against local servers: loopback allowed, fast limits and retries."""
+    values: dict[str, object] = {
+        "state_dir": tmp_path / "state",
+        "allowed_networks": LOOPBACK,
+        "per_host_rate_per_s": 500.0,
+        "per_host_concurrency": 8,
+        "fetch_concurrency": 8,
+        "fetch_timeout_s": 1.0,
+        "fetch_connect_timeout_s": 1.0,
+        "fetch_retries": 2,
+        "fetch_backoff_base_s": 0.05,
+        "fetch_backoff_max_s": 2.0,
+        "fetch_max_bytes": 2_000_000,
+        "fetch_max_redirects": 3,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]

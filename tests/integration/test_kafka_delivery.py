@@ -14,8 +14,8 @@ from kafka.errors import KafkaError
 
 from pipeline.consumer import TypedConsumer
 from pipeline.errors import PublishError
-from pipeline.extract import extract_article
 from pipeline.events import split_events
+from pipeline.extract import extract_article
 from pipeline.kafka.broker import LocalBroker
 from pipeline.kafka.client import make_producer
 from pipeline.models import Article, Event

@@ -360,3 +360,314 @@ def test_suite_files_match_their_definitions_in_code(tmp_path: Path) -> None:
 def test_empty_batches_skip_gx() -> None:
     assert v.validate_events([], {}).valid_events == []
     assert v.validate_articles([]) == ([], [])
+
+
+# ------------------------------------------------------------------------------------------
+# One deliberately broken event per expectation: each lands in the dead letters, named.
+
+
+def _broken(event: Event, **changes: Any) -> Event:
+    """Bypass the model's own checks, as a buggy producer or a hand-edited replay would."""
+    return Event.model_construct(**{**dict(event), **changes})
+
+
+def _details(event: Event, **changes: Any) -> Any:
+    return type(event.details).model_construct(**{**dict(event.details), **changes})
+
+
+def test_parse_amount_reads_percentages_and_scaled_amounts() -> None:
+    assert v.parse_amount(["5 % de leur PIB", "au moins 3,5 %"]) == (5.0, None)
+    assert v.parse_amount(["$9 billion"]) == (None, 9e9)
+    assert v.parse_amount(["2,5 milliards d'euros"]) == (None, 2.5e9)
+    assert v.parse_amount(["12 000 soldats"]) == (None, 12000.0)
+    assert v.parse_amount(["1,000 troops", "25%"]) == (25.0, 1000.0)
+    assert v.parse_amount([None, "-3 %"]) == (-3.0, None)
+    assert v.parse_amount([None]) == (None, None)
+
+
+@pytest.mark.integration
+def test_each_expectation_catches_its_defect(settings: Settings) -> None:
+    good = [statement("ok-statement"), military("ok-military"), commitment("ok-commitment")]
+    c = commitment("x")
+    s = statement("x")
+    m = military("x")
+    broken: dict[str, tuple[Event, str]] = {
+        "blank-id": (
+            _broken(s, event_id="  "),
+            "events:expect_column_values_to_not_be_null(event_id)",
+        ),
+        "bad-type": (
+            _broken(statement("bad-type"), event_type="rumour"),
+            "events:expect_column_values_to_be_in_set(event_type)",
+        ),
+        "confidence-high": (
+            _broken(statement("confidence-high"), confidence=1.7),
+            "events:expect_column_values_to_be_between(confidence)",
+        ),
+        "confidence-negative": (
+            _broken(statement("confidence-negative"), confidence=-0.1),
+            "events:expect_column_values_to_be_between(confidence)",
+        ),
+        "blank-evidence": (
+            _broken(
+                statement("blank-evidence"),
+                evidence=Evidence.model_construct(text="   ", start=0, end=3),
+            ),
+            "events:expect_column_values_to_not_be_null(evidence_text)",
+        ),
+        "evidence-elsewhere": (
+            _broken(statement("evidence-elsewhere"), evidence=_span("Robotyne")),
+            "",  # "Robotyne" is in the text at those offsets: this one must pass
+        ),
+        "evidence-off-by-one": (
+            _broken(
+                statement("evidence-off-by-one"),
+                evidence=Evidence.model_construct(
+                    text="Robotyne",
+                    start=TEXT.index("Robotyne") + 1,
+                    end=TEXT.index("Robotyne") + 9,
+                ),
+            ),
+            "events:expect_column_values_to_be_in_set(evidence_matches_article)",
+        ),
+        "no-speaker": (
+            statement("no-speaker", speaker="  "),
+            "statements:expect_column_values_to_not_be_null(speaker)",
+        ),
+        "no-content": (
+            _broken(statement("no-content"), details=_details(s, content="")),
+            "statements:expect_column_values_to_not_be_null(content)",
+        ),
+        "no-action": (
+            _broken(military("no-action"), details=_details(m, action=" ")),
+            "military_updates:expect_column_values_to_not_be_null(action)",
+        ),
+        "no-location": (
+            military("no-location", location=None),
+            "military_updates:expect_column_values_to_not_be_null(location)",
+        ),
+        "no-party": (
+            _broken(commitment("no-party"), details=_details(c, party=None)),
+            "commitments:expect_column_values_to_not_be_null(party)",
+        ),
+        "no-commitment": (
+            _broken(commitment("no-commitment"), details=_details(c, commitment=" ")),
+            "commitments:expect_column_values_to_not_be_null(commitment)",
+        ),
+        "deadline-before-article": (
+            commitment("deadline-before-article", "avant 2019"),
+            "commitments:expect_column_values_to_be_between(deadline_year_offset)",
+        ),
+        "deadline-absurd": (
+            commitment("deadline-absurd", "d'ici 2525"),
+            "commitments:expect_column_values_to_be_between(deadline_year_offset)",
+        ),
+        "percent-over-100": (
+            _broken(commitment("percent-over-100"), details=_details(c, amount="250 % du PIB")),
+            "commitments:expect_column_values_to_be_between(amount_percent)",
+        ),
+        "percent-negative": (
+            _broken(commitment("percent-negative"), details=_details(c, breakdown=["-2 %", "3 %"])),
+            "commitments:expect_column_values_to_be_between(amount_percent)",
+        ),
+        "amount-negative": (
+            _broken(commitment("amount-negative"), details=_details(c, amount="-5 milliards")),
+            "commitments:expect_column_values_to_be_between(amount_value)",
+        ),
+        "amount-absurd": (
+            _broken(commitment("amount-absurd"), details=_details(c, amount="$90,000 trillion")),
+            "commitments:expect_column_values_to_be_between(amount_value)",
+        ),
+    }
+    fine_amounts = [
+        _broken(commitment("fine-amount"), details=_details(c, amount="$9 billion")),
+        _broken(commitment("fine-percent"), details=_details(c, amount="5 % du PIB")),
+    ]
+    events = [*good, *fine_amounts, *(event for event, _ in broken.values())]
+    report = v.validate_events(events, {ARTICLE.article_id: ARTICLE}, settings)
+
+    expected = {key: [label] for key, (_, label) in broken.items() if label}
+    expected["x"] = ["events:expect_column_values_to_not_be_null(event_id)"]  # the blank id
+    got = {
+        (dl.event_id if (dl.event_id or "").strip() else "x"): dl.failed_expectations
+        for dl in report.invalid
+    }
+    assert got == {k: v_ for k, v_ in expected.items() if k != "blank-id"}
+    passed = {e.event_id for e in report.valid_events}
+    assert passed == {
+        "ok-statement",
+        "ok-military",
+        "ok-commitment",
+        "fine-amount",
+        "fine-percent",
+        "evidence-elsewhere",
+    }
+    for dl in report.invalid:
+        assert dl.stage == "validate" and dl.failed_expectations[0] in dl.reason
+
+
+# ------------------------------------------------------------------------------------------
+# The run as a whole
+
+
+def _stats(**overrides: Any) -> v.RunStats:
+    base: dict[str, Any] = {
+        "discovered": 40,
+        "articles": 30,
+        "events": 150,
+        "invalid_events": 3,
+        "page_dead_letters": 10,
+        "articles_without_events": 6,
+        "events_by_type": {"statement": 120, "military_update": 20, "commitment": 10},
+        "sources": {},
+    }
+    base.update(overrides)
+    return v.RunStats(**base)
+
+
+def test_run_rows_leave_distributions_unchecked_on_small_runs() -> None:
+    settings = Settings(run_min_articles=10)
+    demo = _stats(
+        discovered=3, articles=1, events=6, page_dead_letters=2, articles_without_events=0
+    )
+    (row,) = v.run_rows(demo, settings)
+    assert row["sample_ok"] is False
+    assert row["dead_letter_share"] is None and row["events_per_article"] is None
+    (row,) = v.run_rows(_stats(), settings)
+    assert row["dead_letter_share"] == 0.25 and row["events_per_article"] == 5.0
+    assert row["share_statement"] == 0.8
+
+
+def test_run_stats_from_a_batch_counts_sources_and_invalid_events() -> None:
+    other = Article.build(url="https://other.example/a", text=TEXT, language="fr")
+    events = [statement("s1"), statement("s2")]
+    dead = [
+        v.DeadLetter.build(stage="fetch", reason="HTTP 404", source="https://other.example/gone"),
+        v.DeadLetter.build(
+            stage="validate",
+            reason="bad",
+            source="m1",
+            event_id="m1",
+            article_id=ARTICLE.article_id,
+            payload={"event_type": "military_update"},
+        ),
+    ]
+    stats = v.RunStats.from_batch(4, [ARTICLE, other], events, dead)
+    assert (stats.articles, stats.events, stats.invalid_events, stats.page_dead_letters) == (
+        2,
+        3,
+        1,
+        1,
+    )
+    assert stats.events_by_type == {"statement": 2, "military_update": 1, "commitment": 0}
+    assert stats.articles_without_events == 1
+    assert stats.sources["other.example"] == v.SourceStats(
+        pages=2, articles=1, events=0, articles_without_events=1, page_dead_letters=1
+    )
+    assert v.RunStats.from_dict(stats.as_dict()) == stats
+
+
+@pytest.mark.integration
+def test_run_expectations_flag_broken_extractors_and_pass_small_runs(settings: Settings) -> None:
+    small = v.validate_run(
+        _stats(discovered=3, articles=1, events=0, page_dead_letters=2), settings
+    )
+    assert small.success and not small.checked
+
+    healthy = v.validate_run(_stats(), settings)
+    assert healthy.success and healthy.checked and healthy.failed_expectations == {}
+
+    no_events = v.validate_run(
+        _stats(events=0, events_by_type={}, articles_without_events=30, invalid_events=0), settings
+    )
+    assert set(no_events.failed_expectations) == {
+        "run:expect_column_values_to_be_between(events_per_article)",
+        "run:expect_column_values_to_be_between(articles_without_events_share)",
+    }
+    statements_gone = v.validate_run(
+        _stats(events_by_type={"statement": 5, "military_update": 100, "commitment": 45}), settings
+    )
+    assert set(statements_gone.failed_expectations) == {
+        "run:expect_column_values_to_be_between(share_statement)",
+        "run:expect_column_values_to_be_between(share_military_update)",
+    }
+    invalid = v.validate_run(_stats(invalid_events=60), settings)
+    assert list(invalid.failed_expectations) == [
+        "run:expect_column_values_to_be_between(invalid_event_share)"
+    ]
+    # One site among several changed its layout: only its own row fails.
+    sources = {
+        "good.example": v.SourceStats(pages=30, articles=30, events=150, articles_without_events=6),
+        "changed.example": v.SourceStats(pages=10, page_dead_letters=10),
+    }
+    layout = v.validate_run(_stats(sources=sources), settings)
+    assert layout.failed_expectations == {
+        "run:expect_column_values_to_be_between(dead_letter_share)": ["source:changed.example"]
+    }
+    assert "source:changed.example" in layout.reason
+
+
+@pytest.mark.integration
+def test_run_thresholds_come_from_settings(tmp_path: Path) -> None:
+    strict = Settings(state_dir=tmp_path, run_max_dead_letter_share=0.1)
+    failed = v.validate_run(_stats(), strict)
+    assert list(failed.failed_expectations) == [
+        "run:expect_column_values_to_be_between(dead_letter_share)"
+    ]
+
+
+def test_policy_fail_holds_the_run_and_alert_flags_it_after_publishing() -> None:
+    bad = v.RunValidation(False, True, {"run:x(dead_letter_share)": ["run"]}, "r1", {})
+    good = v.RunValidation(True, True, {}, "r2", {})
+    fail = Settings(validation_policy="fail")
+    alert = Settings(validation_policy="alert")
+
+    with pytest.raises(ValidationFailed, match="held back") as raised:
+        v.enforce_run_policy(bad, fail, published=False)
+    assert raised.value.result is bad
+    v.enforce_run_policy(bad, fail, published=True)  # already raised before publishing
+    v.enforce_run_policy(bad, alert, published=False)  # alert: publish first
+    with pytest.raises(ValidationFailed, match="published with an alert"):
+        v.enforce_run_policy(bad, alert, published=True)
+    for settings_ in (fail, alert):
+        for published in (False, True):
+            v.enforce_run_policy(good, settings_, published=published)
+    assert v.RunValidation.from_dict(bad.as_dict()) == bad
+
+
+@pytest.mark.integration
+def test_check_run_records_a_held_run_under_the_fail_policy(tmp_path: Path) -> None:
+    from pipeline.dashboard.records import load_history
+
+    settings = Settings(state_dir=tmp_path, run_min_articles=2, validation_policy="fail")
+    dead = [
+        v.DeadLetter.build(stage="fetch", reason="HTTP 404", source=f"https://x.example/{i}")
+        for i in range(5)
+    ]
+    with pytest.raises(ValidationFailed) as raised:
+        v.check_run(
+            6,
+            [ARTICLE],
+            [statement("s")],
+            dead,
+            settings,
+            run_name="manual__2026-01-01T00:00:00+00:00",
+        )
+    run = raised.value.result
+    assert isinstance(run, v.RunValidation) and run.run_name == "manual__2026-01-01T00-00-00-00-00"
+    (record,) = load_history(settings)
+    assert record["status"] == "held" and record["topics"] == {}
+    assert "run:expect_column_values_to_be_between(dead_letter_share)" in {
+        f["label"] for f in record["failing_expectations"]
+    }
+    assert (settings.quality_dir / "site" / "index.html").is_file()
+
+
+@pytest.mark.integration
+def test_gx_prints_no_progress_bars(settings: Settings, capfd: pytest.CaptureFixture[str]) -> None:
+    v.validate_events(
+        [statement(f"p{i}") for i in range(50)], {ARTICLE.article_id: ARTICLE}, settings
+    )
+    v.validate_run(_stats(), settings)
+    out, err = capfd.readouterr()
+    assert "Calculating Metrics" not in out + err and "it/s" not in out + err

@@ -1,0 +1,244 @@
+"""The dedup ledger: what was ingested, in which version, and what was a duplicate.
+
+It persists across runs (SQLite in the state dir by default, any SQLAlchemy URL in
+production) and is keyed by article id (derived from the canonical URL) and content
+fingerprint. Runs read it while acquiring (to tell unchanged pages and syndicated copies
+apart from new text) and write it only after publishing succeeded, so a failed publish is
+retried in full by the next attempt and a run that is repeated publishes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from pipeline.dedup import bands, from_signed, hamming, simhash, to_signed
+from pipeline.errors import LedgerError
+from pipeline.models import Article
+from pipeline.settings import Settings
+
+T = TypeVar("T")
+metadata = sa.MetaData()
+
+versions = sa.Table(
+    "article_versions",
+    metadata,
+    sa.Column("article_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("simhash", sa.BigInteger, nullable=False),
+    *(sa.Column(f"band{i}", sa.Integer, nullable=False, index=True) for i in range(4)),
+    sa.Column("title", sa.Text),
+    sa.Column("language", sa.String(16)),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("article_id", "content_sha256", name="uq_article_content"),
+)
+
+duplicates = sa.Table(
+    "duplicates",
+    metadata,
+    sa.Column("article_id", sa.String(64), primary_key=True),
+    sa.Column("content_sha256", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("duplicate_of", sa.String(64), nullable=False),
+    sa.Column("duplicate_of_version", sa.Integer, nullable=False),
+    sa.Column("distance", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class KnownVersion:
+    """One ingested version of an article, as the ledger holds it."""
+
+    article_id: str
+    version: int
+    url: str
+    content_sha256: str
+    simhash: int
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A page whose text is (nearly) that of an article already ingested."""
+
+    article_id: str
+    url: str
+    content_sha256: str
+    duplicate_of: str
+    duplicate_of_version: int
+    distance: int
+
+
+def _row_version(row: sa.Row) -> KnownVersion:  # type: ignore[type-arg]
+    return KnownVersion(
+        article_id=row.article_id,
+        version=row.version,
+        url=row.url,
+        content_sha256=row.content_sha256,
+        simhash=from_signed(row.simhash),
+    )
+
+
+class Ledger:
+    """SQLAlchemy Core access to the ledger tables (created when missing)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+            self.engine = sa.create_engine(url, connect_args=connect_args)
+            metadata.create_all(self.engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise LedgerError(f"cannot open the ledger: {exc}", source=_safe(url)) from exc
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Ledger:
+        return cls(settings.resolved_ledger_url)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def latest(self, article_id: str) -> KnownVersion | None:
+        """The newest ingested version of an article, or None if it was never ingested."""
+        query = (
+            sa.select(versions)
+            .where(versions.c.article_id == article_id)
+            .order_by(versions.c.version.desc())
+            .limit(1)
+        )
+        row = self._read(lambda conn: conn.execute(query).first())
+        return _row_version(row) if row is not None else None
+
+    def near_duplicates(
+        self, fingerprint: int, max_distance: int, *, other_than: str
+    ) -> list[tuple[KnownVersion, int]]:
+        """Ingested versions of other articles within ``max_distance`` bits, closest first."""
+        keys = bands(fingerprint)
+        query = sa.select(versions).where(
+            versions.c.article_id != other_than,
+            sa.or_(*(versions.c[f"band{i}"] == key for i, key in enumerate(keys))),
+        )
+        rows = self._read(lambda conn: conn.execute(query).all())
+        found = [(v, hamming(v.simhash, fingerprint)) for v in map(_row_version, rows)]
+        return sorted(
+            ((v, d) for v, d in found if d <= max_distance),
+            key=lambda vd: (vd[1], vd[0].article_id, vd[0].version),
+        )
+
+    def record_ingested(self, articles: Iterable[Article]) -> int:
+        """Record published articles as versions; a version already there is left alone."""
+        written = 0
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                for article in articles:
+                    exists = conn.execute(
+                        sa.select(versions.c.version).where(
+                            versions.c.article_id == article.article_id,
+                            versions.c.content_sha256 == article.content_sha256,
+                        )
+                    ).first()
+                    if exists is not None:
+                        continue
+                    top = conn.execute(
+                        sa.select(sa.func.max(versions.c.version)).where(
+                            versions.c.article_id == article.article_id
+                        )
+                    ).scalar()
+                    version = max(article.version or 1, (top or 0) + 1)
+                    fingerprint = simhash(article.text)
+                    conn.execute(
+                        versions.insert().values(
+                            article_id=article.article_id,
+                            version=version,
+                            url=article.url,
+                            content_sha256=article.content_sha256,
+                            simhash=to_signed(fingerprint),
+                            **{f"band{i}": b for i, b in enumerate(bands(fingerprint))},
+                            title=article.title,
+                            language=article.language,
+                            recorded_at=now,
+                        )
+                    )
+                    written += 1
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot record ingested articles: {exc}", source=_safe(self.url)
+            ) from exc
+        return written
+
+    def record_duplicates(self, found: Sequence[Duplicate]) -> int:
+        """Mark pages as duplicates of ingested articles (for audit; never re-published)."""
+        written = 0
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                for dup in found:
+                    exists = conn.execute(
+                        sa.select(duplicates.c.url).where(
+                            duplicates.c.article_id == dup.article_id,
+                            duplicates.c.content_sha256 == dup.content_sha256,
+                        )
+                    ).first()
+                    if exists is None:
+                        conn.execute(duplicates.insert().values(recorded_at=now, **vars(dup)))
+                        written += 1
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"cannot record duplicates: {exc}", source=_safe(self.url)) from exc
+        return written
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table, for operators and tests."""
+
+        def count(conn: sa.Connection, table: sa.Table) -> int:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+
+        return self._read(
+            lambda conn: {
+                "versions": count(conn, versions),
+                "articles": int(
+                    conn.execute(
+                        sa.select(sa.func.count(sa.distinct(versions.c.article_id)))
+                    ).scalar()
+                    or 0
+                ),
+                "duplicates": count(conn, duplicates),
+            }
+        )
+
+    def _read(self, query: Callable[[sa.Connection], T]) -> T:
+        try:
+            with self.engine.connect() as conn:
+                return query(conn)
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"cannot read the ledger: {exc}", source=_safe(self.url)) from exc
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL has no password we could hide
+        return "(ledger URL)"
