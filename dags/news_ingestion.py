@@ -71,16 +71,18 @@ def news_ingestion() -> None:
         return split_articles(payload)
 
     @task
-    def validate_events(payload: dict[str, Any]) -> dict[str, Any]:
+    def validate_events(payload: dict[str, Any], **context: Any) -> dict[str, Any]:
         from pipeline.tasks import validate_batch
 
-        return validate_batch(payload)
+        return validate_batch(payload, run_name=context["run_id"])
 
     @task
-    def publish_to_kafka(payload: dict[str, Any]) -> dict[str, Any]:
+    def publish_to_kafka(payload: dict[str, Any], **context: Any) -> dict[str, Any]:
         from pipeline.tasks import publish_batch
 
-        return publish_batch(payload)
+        ti = context["ti"]
+        writer = f"{ti.dag_id}.{ti.task_id}.{ti.map_index}"
+        return publish_batch(payload, run_name=context["run_id"], writer=writer)
 
     publish_to_kafka(validate_events(split_events(extract_articles(discover_sources()))))
 

@@ -32,20 +32,28 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole chain once and print the summary."""
     from pipeline import runner
+    from pipeline.errors import ValidationFailed
     from pipeline.tasks import discover_sources
 
     sources = discover_sources(args.sources, None, settings)
-    summary = runner.run_once(sources, settings)
+    try:
+        summary = runner.run_once(sources, settings)
+    except ValidationFailed as exc:  # the "fail" policy: nothing of the run was published
+        sys.stderr.write(f"run held, nothing published: {exc}\n")
+        return 2
+    alert = summary.quality.get("alert")
     if args.json:
         _print_json(summary.as_dict())
-        return 0
+        return 2 if alert else 0
     counts = ", ".join(f"{name} {count}" for name, count in summary.outcomes.items())
     print(f"discovered {summary.discovered}: {counts}")
     for topic, count in summary.topics.items():
         print(f"  {topic:<28} {count}")
     for failure in summary.failures:
         print(f"  ! {failure['stage']}: {failure['source']}: {failure['reason']}")
-    return 0
+    if alert:
+        print(f"  ! run-level expectations failed (published, alert policy): {alert}")
+    return 2 if alert else 0
 
 
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--group", default=None, help="consumer group: resume where it left off")
     p.set_defaults(func=cmd_consume)
+
+    p = sub.add_parser("dashboard", help="serve the data-quality dashboard on 127.0.0.1")
+    from pipeline.dashboard.cli import add_arguments as dashboard_arguments
+    from pipeline.dashboard.cli import run as dashboard_run
+
+    dashboard_arguments(p)
+    p.set_defaults(func=dashboard_run)
 
     p = sub.add_parser("replay", help="send dead letters through the pipeline again")
     p.add_argument("--stage", action="append", help="only dead letters of this stage (repeatable)")

@@ -14,10 +14,12 @@ repeated run publishes nothing twice.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -284,12 +286,18 @@ def split(articles: Sequence[Article]) -> StageOutput:
 
 
 def validate(
-    articles: Sequence[Article], events: Sequence[Event], settings: Settings
+    articles: Sequence[Article],
+    events: Sequence[Event],
+    settings: Settings,
+    run_name: str | None = None,
 ) -> StageOutput:
-    """Validate articles, then events, with the GX suites; failures become dead letters."""
+    """Validate articles, then events, with the GX suites; failures become dead letters.
+
+    ``run_name`` groups the GX results of one run (the Airflow run id, or a CLI run's id).
+    """
     from pipeline.validate import validate_articles, validate_events
 
-    valid_articles, article_failures = validate_articles(list(articles), settings)
+    valid_articles, article_failures = validate_articles(list(articles), settings, run_name)
     out = StageOutput(articles=valid_articles, dead_letters=list(article_failures))
     rejected = {dl.article_id: dl.reason for dl in article_failures if dl.article_id}
     kept: list[Event] = []
@@ -308,7 +316,7 @@ def validate(
         else:
             kept.append(event)
     by_id = {a.article_id: a for a in valid_articles}
-    report = validate_events(kept, by_id, settings)
+    report = validate_events(kept, by_id, settings, run_name)
     out.events = list(report.valid_events)
     out.dead_letters.extend(report.invalid)
     return out
@@ -340,6 +348,7 @@ class RunSummary:
     events_by_type: dict[str, int]
     failures: list[dict[str, Any]]
     outcomes: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -350,6 +359,7 @@ class RunSummary:
             "topics": self.topics,
             "events_by_type": self.events_by_type,
             "failures": self.failures,
+            "quality": self.quality,
         }
 
 
@@ -403,12 +413,43 @@ def summarize(
     )
 
 
-def run_once(sources: Sequence[str | dict[str, Any] | Candidate], settings: Settings) -> RunSummary:
-    """The whole chain once, without the scheduler."""
+def new_run_name(prefix: str = "cli") -> str:
+    """A sortable, unique name for a run outside Airflow (Airflow runs use their run id)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{prefix}__{stamp}_{uuid.uuid4().hex[:6]}"
+
+
+def run_once(
+    sources: Sequence[str | dict[str, Any] | Candidate],
+    settings: Settings,
+    run_name: str | None = None,
+) -> RunSummary:
+    """The whole chain once, without the scheduler.
+
+    The run-level expectations are checked before publishing (the ``fail`` policy raises
+    :class:`~pipeline.errors.ValidationFailed` and publishes nothing); after publishing the
+    run is recorded for the dashboard, and under the ``alert`` policy a failed run is
+    flagged in ``summary.quality`` instead of raising, since its events are already out.
+    """
+    from pipeline.dashboard.records import finish_run
+    from pipeline.errors import ValidationFailed
+    from pipeline.validate import check_run
+
+    run_name = run_name or new_run_name()
     acquired = acquire(sources, settings)
     split_out = split(acquired.articles)
-    checked = validate(split_out.articles, split_out.events, settings)
+    checked = validate(split_out.articles, split_out.events, settings, run_name)
     dead = [*acquired.dead_letters, *split_out.dead_letters, *checked.dead_letters]
+    run = check_run(
+        len(acquired.outcomes), checked.articles, checked.events, dead, settings, run_name=run_name
+    )
     topics = publish_all(checked.articles, checked.events, dead, settings)
     record_published(checked.articles, acquired.outcomes, settings)
-    return summarize(acquired.outcomes, checked.articles, checked.events, dead, topics)
+    summary = summarize(acquired.outcomes, checked.articles, checked.events, dead, topics)
+    summary.quality = {"run_name": run_name, **run.as_dict()}
+    try:
+        finish_run(summary.as_dict(), settings, run_name=run_name, dead_letters=dead, run=run)
+    except ValidationFailed as exc:
+        log.warning("run %s published, but its run-level expectations failed: %s", run_name, exc)
+        summary.quality["alert"] = str(exc)
+    return summary

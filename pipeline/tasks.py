@@ -22,18 +22,18 @@ KAFKA_CONN_ID = "kafka_default"
 
 def task_settings() -> Settings:
     """Settings inside an Airflow task: the ``kafka_default`` connection, when defined,
-    supplies the bootstrap servers (its extra JSON, as the Apache Kafka provider has it)."""
+    supplies the Kafka options (bootstrap servers, SASL, TLS) in its extra JSON, as the
+    Apache Kafka provider has them; options set in the environment win."""
+    from pipeline.kafka.client import settings_with_connection
+
     settings = get_settings()
-    if settings.kafka_bootstrap_servers:
-        return settings
     try:
         from airflow.sdk import Connection
 
         conn = Connection.get(KAFKA_CONN_ID)
     except Exception:  # no such connection, or not inside Airflow: the settings stand
         return settings
-    servers = (conn.extra_dejson or {}).get("bootstrap.servers")
-    return settings.model_copy(update={"kafka_bootstrap_servers": servers}) if servers else settings
+    return settings_with_connection(settings, dict(conn.extra_dejson or {}))
 
 
 def _payload(
@@ -78,25 +78,65 @@ def split_articles(payload: Payload) -> Payload:
     return _payload(out, _outcomes(payload), runner.load(DeadLetter, payload["dead_letters"]))
 
 
-def validate_batch(payload: Payload, settings: Settings | None = None) -> Payload:
+def validate_batch(
+    payload: Payload, settings: Settings | None = None, run_name: str | None = None
+) -> Payload:
+    """Validate the batch, then the run as a whole (the ``fail`` policy raises here, so
+    nothing of a failed run is published)."""
+    from pipeline.validate import check_run
+
+    settings = settings or task_settings()
+    run_name = run_name or runner.new_run_name("task")
+    earlier = runner.load(DeadLetter, payload["dead_letters"])
     out = runner.validate(
         runner.load(Article, payload["articles"]),
         runner.load(Event, payload["events"]),
-        settings or task_settings(),
+        settings,
+        run_name,
     )
-    return _payload(out, _outcomes(payload), runner.load(DeadLetter, payload["dead_letters"]))
+    outcomes = _outcomes(payload)
+    run = check_run(
+        len(outcomes),
+        out.articles,
+        out.events,
+        [*earlier, *out.dead_letters],
+        settings,
+        run_name=run_name,
+    )
+    return {**_payload(out, outcomes, earlier), "run_validation": run.as_dict()}
 
 
-def publish_batch(payload: Payload, settings: Settings | None = None) -> Payload:
-    """Publish everything, then record it in the ledger; return the run summary (its
-    ``outcomes`` add up to ``discovered``)."""
+def publish_batch(
+    payload: Payload,
+    settings: Settings | None = None,
+    run_name: str | None = None,
+    writer: str | None = None,
+) -> Payload:
+    """Publish everything in one transaction, record it in the ledger, then record the run
+    for the dashboard; return the run summary (its ``outcomes`` add up to ``discovered``).
+
+    ``writer`` (the task's identity) makes the transactional id stable across retries.
+    """
+    from pipeline.dashboard.records import finish_run
+
     settings = settings or task_settings()
+    run_name = run_name or runner.new_run_name("task")
     articles = runner.load(Article, payload["articles"])
     events = runner.load(Event, payload["events"])
     dead = runner.load(DeadLetter, payload["dead_letters"])
     outcomes = _outcomes(payload)
-    topics = runner.publish_all(articles, events, dead, settings)
+    topics = runner.publish_all(articles, events, dead, settings, writer=writer)
     runner.record_published(articles, outcomes, settings)
-    summary = runner.summarize(outcomes, articles, events, dead, topics).as_dict()
-    log.info("run summary: %s", json.dumps(summary, ensure_ascii=False))
-    return summary
+    summary = runner.summarize(outcomes, articles, events, dead, topics)
+    summary.quality = {"run_name": run_name, **(payload.get("run_validation") or {})}
+    result = summary.as_dict()
+    log.info("run summary: %s", json.dumps(result, ensure_ascii=False))
+    # Under the "alert" policy this raises after publishing, so Airflow marks the run.
+    finish_run(
+        result,
+        settings,
+        run_name=run_name,
+        dead_letters=dead,
+        run=payload.get("run_validation"),
+    )
+    return result
