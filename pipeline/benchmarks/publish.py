@@ -63,7 +63,11 @@ def run(n_events: int, settings: Settings) -> dict[str, float]:
     publish_s = time.perf_counter() - start
     confirmed_events = sum(
         counts[t]
-        for t in (settings.topic_statements, settings.topic_military_updates, settings.topic_commitments)
+        for t in (
+            settings.topic_statements,
+            settings.topic_military_updates,
+            settings.topic_commitments,
+        )
     )
     return {
         "events": float(len(events)),

@@ -31,7 +31,9 @@ def test_topics_are_created_once_with_configured_partitions(kafka_settings: Sett
         retention = admin.describe_configs(
             [ConfigResource("TOPIC", kafka_settings.topic_dead_letter)]
         )
-        assert str(kafka_settings.topic_dead_letter_retention_ms) in json.dumps(retention, default=str)
+        assert str(kafka_settings.topic_dead_letter_retention_ms) in json.dumps(
+            retention, default=str
+        )
     finally:
         admin.close()
 

@@ -53,7 +53,11 @@ def _mutate(schema: dict[str, Any], path: list[str], change: Any) -> dict[str, A
     [
         (["properties", "confidence"], None, "property removed"),
         (["required"], lambda r: [*r, "occurred_at"], "newly required"),
-        (["properties", "event_type"], lambda p: {**p, "enum": ["statement", "commitment"]}, "enum narrowed"),
+        (
+            ["properties", "event_type"],
+            lambda p: {**p, "enum": ["statement", "commitment"]},
+            "enum narrowed",
+        ),
         (["properties", "confidence"], lambda p: {**p, "maximum": 0.9}, "maximum tightened"),
         (["properties", "event_id"], lambda p: {**p, "type": "integer"}, "type narrowed"),
     ],
@@ -66,5 +70,7 @@ def test_breaking_changes_are_caught(path: list[str], change: Any, expected: str
 
 def test_adding_an_optional_property_is_compatible() -> None:
     old = _released("event")
-    new = _mutate(old, ["properties", "tags"], lambda _: {"type": "array", "items": {"type": "string"}})
+    new = _mutate(
+        old, ["properties", "tags"], lambda _: {"type": "array", "items": {"type": "string"}}
+    )
     assert incompatibilities(old, new) == []
