@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kafka.serializer import Deserializer
 
 from pipeline.errors import BrokerError, PublishError
+from pipeline.kafka.partitioner import CachedKeyPartitioner
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def producer_config(settings: Settings, transactional_id: str | None = None) -> 
         "batch_size": settings.kafka_batch_size,
         "compression_type": settings.kafka_compression_type,
         "allow_auto_create_topics": False,
+        "partitioner": CachedKeyPartitioner(),
     }
     if transactional_id:
         config["transactional_id"] = transactional_id
