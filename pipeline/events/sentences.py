@@ -16,7 +16,9 @@ _LINE = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _BULLET = re.compile(r"^\s*(?:[-•*–—·]|\d+[.)])\s")
 _ABBREV_TOKEN = re.compile(r"([\w.’'-]+)$", re.UNICODE)
-_CANDIDATE = re.compile(r"([.!?…]+)([»”')\]’]*)\s+(?=[^\W_a-zß-ÿ]|[«“\"'(—–-])")
+# Only the first character of a run of end punctuation starts a match, and the run is taken
+# whole (possessive): a long run without a following space stays linear, not quadratic.
+_CANDIDATE = re.compile(r"(?<![.!?…])([.!?…]++)([»”')\]’]*)\s+(?=[^\W_a-zß-ÿ]|[«“\"'(—–-])")
 MAX_HEADING_WORDS = 22
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 
 from pipeline.events.lexicon import Lexicon, phrase_pattern, word_pattern
 from pipeline.events.speakers import (
@@ -253,6 +254,9 @@ def _content_after(after: str, lex: Lexicon) -> str:
     return _clean(after)
 
 
+_MAX_VERB_CANDIDATES = 16
+
+
 def find_statement(
     text: str, lex: Lexicon, registry: Registry, paragraph: int, quote_only_ok: bool = True
 ) -> StatementHit | None:
@@ -269,9 +273,11 @@ def find_statement(
     pat = _patterns(lex)
     quotes = find_quotes(text, lex)
     long_quotes = [q for q in quotes if q.words >= pat.min_quote_words]
-    matches = list(pat.verbs.finditer(text))
+    # A real sentence has a few reporting verbs; bounding the candidates keeps adversarial
+    # input ("he said he said ..." thousands of times) linear instead of quadratic.
+    matches = list(islice(pat.verbs.finditer(text), _MAX_VERB_CANDIDATES))
     if pat.present.pattern != pat.verbs.pattern:
-        for m in pat.present.finditer(text):
+        for m in islice(pat.present.finditer(text), _MAX_VERB_CANDIDATES):
             if any(x.start() <= m.start() < x.end() for x in matches):
                 continue
             if pat.determiner_before.search(text[: m.start()]):
