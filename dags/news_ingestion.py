@@ -11,11 +11,18 @@ Expectations suites in `expectations/`, and publishes them to Kafka:
 | `news.statements`, `news.military_updates`, `news.commitments` | the events |
 | `news.dead_letter` | every page or event that could not go through, with stage and reason |
 
+`discover_sources` splits the pages into batches of `PIPELINE_BATCH_SIZE` (Variable
+`news_pipeline_batch_size`); `extract_and_split` is mapped over the batches (fetch,
+Trafilatura, dedup, splitting); `validate_events` collects them and runs the GX suites and the
+run-level checks; `publish_to_kafka` writes one Kafka transaction and updates each topic's
+Airflow Asset (`kafka://news-pipeline/<topic>`), so downstream DAGs can be scheduled on new events.
+
 A manual run takes `urls` (pages to fetch, or paths of saved pages) or a `sources_file`
-(feeds, sitemaps, homepages, URL lists, folders); a scheduled run reads the sources file
-configured as `PIPELINE_SOURCES_FILE`. A dedup ledger keeps re-runs from publishing an
-unchanged article twice. The last task's return value is the run summary: every discovered
-page has one outcome (ingested, unchanged, duplicate, skipped, failed), adding up to `discovered`.
+(feeds, sitemaps, homepages, URL lists, folders); a scheduled run reads the Variable
+`news_pipeline_sources_file`, else `PIPELINE_SOURCES_FILE`. A dedup ledger keeps re-runs (of a
+task or of the whole run) from publishing an unchanged article twice. The last task's return
+value is the run summary: every discovered page has one outcome (ingested, unchanged,
+duplicate, skipped, failed), adding up to `discovered`.
 """
 
 from __future__ import annotations
@@ -23,16 +30,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
+from pipeline.assets import topic_uris
+from pipeline.callbacks import on_task_failure
 from pipeline.settings import get_settings
 
 _settings = get_settings()
+TOPIC_ASSETS = [Asset(uri) for uri in topic_uris(_settings).values()]
 
 
 @dag(
     dag_id="news_ingestion",
-    schedule=_settings.schedule,
+    schedule=_settings.schedule or None,
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -42,9 +52,12 @@ _settings = get_settings()
         "owner": "news-data",
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": on_task_failure,
     },
+    dagrun_timeout=timedelta(hours=2),
     params={
         "urls": Param([], type="array", description="Pages to fetch: URLs or saved-page paths."),
         "sources_file": Param(None, type=["null", "string"], description="A sources file."),
@@ -52,31 +65,25 @@ _settings = get_settings()
 )
 def news_ingestion() -> None:
     @task
-    def discover_sources(**context: Any) -> list[dict[str, Any]]:
-        from pipeline.tasks import discover_sources as discover
+    def discover_sources(**context: Any) -> list[list[dict[str, Any]]]:
+        from pipeline.tasks import discover_batches
 
         params = context["params"]
-        return discover(params.get("urls"), params.get("sources_file"))
+        return discover_batches(params.get("urls"), params.get("sources_file"))
+
+    @task(execution_timeout=timedelta(minutes=20))
+    def extract_and_split(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        from pipeline.tasks import process_batch
+
+        return process_batch(batch)
 
     @task
-    def extract_articles(sources: list[dict[str, Any]]) -> dict[str, Any]:
-        from pipeline.tasks import extract_articles as extract
-
-        return extract(sources)
-
-    @task
-    def split_events(payload: dict[str, Any]) -> dict[str, Any]:
-        from pipeline.tasks import split_articles
-
-        return split_articles(payload)
-
-    @task
-    def validate_events(payload: dict[str, Any], **context: Any) -> dict[str, Any]:
+    def validate_events(batches: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
         from pipeline.tasks import validate_batch
 
-        return validate_batch(payload, run_name=context["run_id"])
+        return validate_batch(list(batches), run_name=context["run_id"])
 
-    @task
+    @task(outlets=TOPIC_ASSETS)
     def publish_to_kafka(payload: dict[str, Any], **context: Any) -> dict[str, Any]:
         from pipeline.tasks import publish_batch
 
@@ -84,7 +91,8 @@ def news_ingestion() -> None:
         writer = f"{ti.dag_id}.{ti.task_id}.{ti.map_index}"
         return publish_batch(payload, run_name=context["run_id"], writer=writer)
 
-    publish_to_kafka(validate_events(split_events(extract_articles(discover_sources()))))
+    batches = discover_sources()
+    publish_to_kafka(validate_events(extract_and_split.expand(batch=batches)))
 
 
 news_ingestion()

@@ -6,13 +6,21 @@ Everything Airflow needs is passed as ``AIRFLOW__...`` environment variables to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
 from pipeline.errors import PipelineError
 from pipeline.settings import Settings
@@ -150,3 +158,192 @@ def dags_test(
             f"{dag_id} run {result.run_id} ended {result.state}: {result.task_states}"
         )
     return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+SERVICES: tuple[tuple[str, ...], ...] = (("api-server",), ("scheduler",), ("dag-processor",))
+
+
+@dataclass
+class AirflowServices:
+    """Airflow's real services (api-server, scheduler, dag-processor) on the embedded SQLite
+    database with the LocalExecutor, each in its own process group so stopping it stops every
+    child (stopping only the parent leaves dozens of workers behind).
+
+    The REST API needs no login: the SimpleAuthManager runs with ``all_admins``. Use as a
+    context manager; :meth:`api` calls ``/api/v2``.
+    """
+
+    settings: Settings
+    env_extra: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    startup_timeout: float = 120.0
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _logs: list[IO[bytes]] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_dir(self) -> Path:
+        return airflow_home(self.settings) / "service-logs"
+
+    def env(self) -> dict[str, str]:
+        return airflow_env(
+            self.settings,
+            {
+                "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple."
+                "simple_auth_manager.SimpleAuthManager",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                # The scheduler and the api-server must sign and check the same task tokens.
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__CORE__PARALLELISM": "8",
+                **self.env_extra,
+            },
+        )
+
+    def start(self) -> AirflowServices:
+        ensure_db(self.settings)
+        self.port = self.port or free_port()
+        env = self.env()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        for args in SERVICES:
+            log = (self.log_dir / f"{args[0]}.log").open("wb")
+            self._logs.append(log)
+            extra = ["--port", str(self.port)] if args[0] == "api-server" else []
+            self.procs[args[0]] = subprocess.Popen(
+                [airflow, *args, *extra],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: see stop()
+            )
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self) -> None:
+        """Wait until the api-server answers and the scheduler reports healthy."""
+        deadline = time.monotonic() + self.startup_timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise AirflowCommandError(
+                        f"airflow {name} exited {proc.returncode}: {self.tail(name)}"
+                    )
+            try:
+                health = self.api("GET", "/monitor/health")
+                last = health
+                if health.get("scheduler", {}).get("status") == "healthy":
+                    return
+            except (OSError, urllib.error.URLError) as exc:
+                last = exc
+            time.sleep(0.5)
+        raise AirflowCommandError(f"Airflow not healthy after {self.startup_timeout}s: {last}")
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call the REST API (``/api/v2`` + ``path``); return the decoded JSON."""
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v2{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:2000]
+            raise AirflowCommandError(f"{method} {path}: HTTP {exc.code}: {detail}") from exc
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 60.0) -> None:
+        """Wait until the dag-processor has parsed ``dag_id`` into the database."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.api("GET", f"/dags/{dag_id}")
+                return
+            except AirflowCommandError:
+                time.sleep(0.5)
+        raise AirflowCommandError(
+            f"{dag_id} not parsed after {timeout}s: {self.tail('dag-processor')}"
+        )
+
+    def trigger(self, dag_id: str, conf: dict[str, Any], logical_date: str | None = None) -> str:
+        """Unpause ``dag_id`` and trigger a run; return its run id."""
+        self.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+        run = self.api(
+            "POST", f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": conf}
+        )
+        return str(run["dag_run_id"])
+
+    def clear(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        """Re-run a whole run (every task), as an operator's "Clear" in the UI; return the run."""
+        return dict(self.api("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", {"dry_run": False}))
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180.0) -> dict[str, Any]:
+        """Poll the run until it ends; return it. Raises if it does not succeed in time."""
+        deadline = time.monotonic() + timeout
+        run: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            run = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] == "success":
+                return run
+            if run["state"] == "failed":
+                tis = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+                states = {t["task_id"]: t["state"] for t in tis["task_instances"]}
+                raise AirflowCommandError(f"{dag_id} {run_id} failed: {states}")
+            time.sleep(1)
+        raise AirflowCommandError(f"{dag_id} {run_id} still {run.get('state')} after {timeout}s")
+
+    def tail(self, name: str, chars: int = 3000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop every service's whole process group: SIGTERM, then SIGKILL what is left."""
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGKILL)  # children the parent left behind
+            proc.wait()
+        for log in self._logs:
+            log.close()
+        self.procs.clear()
+        self._logs.clear()
+
+    def __enter__(self) -> AirflowServices:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)  # start_new_session: the group id is the parent's pid

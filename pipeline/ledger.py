@@ -131,6 +131,16 @@ class Ledger:
         row = self._read(lambda conn: conn.execute(query).first())
         return _row_version(row) if row is not None else None
 
+    def urls_recorded_between(self, start: datetime, end: datetime) -> list[str]:
+        """The URLs of the versions recorded in ``[start, end)``, oldest first (for replays)."""
+        query = (
+            sa.select(versions.c.url, sa.func.min(versions.c.recorded_at).label("first"))
+            .where(versions.c.recorded_at >= start, versions.c.recorded_at < end)
+            .group_by(versions.c.url)
+            .order_by("first", versions.c.url)
+        )
+        return self._read(lambda conn: [row.url for row in conn.execute(query)])
+
     def near_duplicates(
         self, fingerprint: int, max_distance: int, *, other_than: str
     ) -> list[tuple[KnownVersion, int]]:

@@ -28,7 +28,7 @@ from pipeline.dedup import hamming, simhash
 from pipeline.errors import PipelineError, RobotsDisallowed
 from pipeline.events import split_events
 from pipeline.extract import extract_article
-from pipeline.fetch import Fetcher
+from pipeline.fetch import FetchedPage, Fetcher
 from pipeline.ledger import Duplicate, Ledger
 from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings
@@ -105,11 +105,12 @@ class StageOutput:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-_Fetched = Article | DeadLetter | Outcome
+_Fetched = FetchedPage | DeadLetter | Outcome
+_Acquired = Article | DeadLetter | Outcome
 
 
-def _fetch_one(candidate: Candidate, fetcher: Fetcher, settings: Settings) -> _Fetched:
-    """Fetch and extract one candidate; never raises (a failure is a dead letter)."""
+def _fetch_one(candidate: Candidate, fetcher: Fetcher) -> _Fetched:
+    """Fetch one candidate (I/O only: runs in the fetch thread pool); never raises."""
     source = candidate.target
     if candidate.skip_reason:
         return Outcome(source, "skipped", reason=candidate.skip_reason, stage="discover")
@@ -122,21 +123,34 @@ def _fetch_one(candidate: Candidate, fetcher: Fetcher, settings: Settings) -> _F
             http_status=candidate.failure.get("http_status"),
         )
     try:
-        page = fetcher.fetch_page(source)
-        return extract_article(
-            page.body,
-            page.url,
-            min_chars=settings.min_article_chars,
-            language_hint=candidate.language,
-            charset=page.charset,
-        )
+        return fetcher.fetch_page(source)
     except RobotsDisallowed as exc:
         return Outcome(source, "skipped", reason=exc.reason, stage=exc.stage)
     except PipelineError as exc:
         return dead_letter_from_error(exc, source)
     except Exception as exc:  # a bug on one page must not lose the others
-        log.exception("acquiring %s failed", source)
-        return dead_letter_from_error(exc, source, stage="acquire")
+        log.exception("fetching %s failed", source)
+        return dead_letter_from_error(exc, source, stage="fetch")
+
+
+def _extract_one(candidate: Candidate, fetched: _Fetched, settings: Settings) -> _Acquired:
+    """Extract a fetched page in the calling thread: lxml and Trafilatura are CPU-bound
+    (threads would not speed them up) and are not safe to share across threads."""
+    if not isinstance(fetched, FetchedPage):
+        return fetched
+    try:
+        return extract_article(
+            fetched.body,
+            fetched.url,
+            min_chars=settings.min_article_chars,
+            language_hint=candidate.language,
+            charset=fetched.charset,
+        )
+    except PipelineError as exc:
+        return dead_letter_from_error(exc, candidate.target)
+    except Exception as exc:  # a bug on one page must not lose the others
+        log.exception("extracting %s failed", candidate.target)
+        return dead_letter_from_error(exc, candidate.target, stage="extract")
 
 
 def _failed_outcome(dead: DeadLetter) -> Outcome:
@@ -153,9 +167,10 @@ def _failed_outcome(dead: DeadLetter) -> Outcome:
 class _Classifier:
     """Tells new text from unchanged pages and near-duplicates, in discovery order."""
 
-    def __init__(self, ledger: Ledger, max_distance: int) -> None:
+    def __init__(self, ledger: Ledger, max_distance: int, force: bool = False) -> None:
         self.ledger = ledger
         self.max_distance = max_distance
+        self.force = force
         self.accepted: dict[
             str, tuple[Article, int, str]
         ] = {}  # article_id -> (article, simhash, source)
@@ -179,6 +194,10 @@ class _Classifier:
             ), None
         latest = self.ledger.latest(article.article_id)
         if latest is not None and latest.content_sha256 == article.content_sha256:
+            if self.force:  # a replay: the same text again, same version, same event ids
+                article = article.model_copy(update={"version": latest.version})
+                self.accepted[article.article_id] = (article, simhash(article.text), source)
+                return Outcome(source, PENDING, version=latest.version, **base), article
             return Outcome(
                 source,
                 "unchanged",
@@ -217,8 +236,13 @@ class _Classifier:
         return Outcome(source, PENDING, version=version, **base), article
 
 
-def acquire(sources: Sequence[str | dict[str, Any] | Candidate], settings: Settings) -> StageOutput:
+def acquire(
+    sources: Sequence[str | dict[str, Any] | Candidate], settings: Settings, force: bool = False
+) -> StageOutput:
     """Discover, fetch, extract and classify: one outcome per discovered page.
+
+    ``force`` (replays) publishes a page again although the ledger holds its text unchanged;
+    its event ids are the same as before, since they derive from the text.
 
     Pages are fetched by a bounded thread pool (the fetcher enforces per-host limits);
     outcomes keep discovery order. New text becomes an article (outcome ``pending`` until
@@ -228,9 +252,10 @@ def acquire(sources: Sequence[str | dict[str, Any] | Candidate], settings: Setti
     with Fetcher(settings) as fetcher:
         candidates = discover(list(sources), settings, fetcher)
         with ThreadPoolExecutor(max_workers=settings.fetch_concurrency) as pool:
-            fetched = list(pool.map(lambda c: _fetch_one(c, fetcher, settings), candidates))
+            pages = list(pool.map(lambda c: _fetch_one(c, fetcher), candidates))
+    fetched = [_extract_one(c, page, settings) for c, page in zip(candidates, pages, strict=True)]
     with Ledger.from_settings(settings) as ledger:
-        classifier = _Classifier(ledger, settings.near_duplicate_distance)
+        classifier = _Classifier(ledger, settings.near_duplicate_distance, force)
         for candidate, result in zip(candidates, fetched, strict=True):
             if isinstance(result, DeadLetter):
                 out.dead_letters.append(result)

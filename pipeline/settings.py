@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     schedule: str | None = Field(
         default="*/15 * * * *", description="Cron or preset; empty: manual only."
     )
+    batch_size: int = Field(
+        default=20, ge=1, description="Pages per mapped fetch/extract/split task in the DAGs."
+    )
 
     @cached_property
     def kafka_dir(self) -> Path:

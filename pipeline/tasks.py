@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pipeline import runner
@@ -18,15 +19,37 @@ from pipeline.sources import discover
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 KAFKA_CONN_ID = "kafka_default"
+# Airflow Variables that override settings at run time (read inside tasks, never at parse time).
+VARIABLES: dict[str, str] = {
+    "news_pipeline_sources_file": "sources_file",
+    "news_pipeline_validation_policy": "validation_policy",
+    "news_pipeline_batch_size": "batch_size",
+}
+
+
+def _variable(key: str) -> str | None:
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(key, default=None)
+    except Exception:  # not inside an Airflow task: no Variables
+        return None
+    return None if value in (None, "") else str(value)
+
+
+def variable_overrides(lookup: Any = _variable) -> dict[str, str]:
+    """The settings the ``news_pipeline_*`` Airflow Variables set (``lookup(key)`` reads one)."""
+    return {field: value for key, field in VARIABLES.items() if (value := lookup(key)) is not None}
 
 
 def task_settings() -> Settings:
-    """Settings inside an Airflow task: the ``kafka_default`` connection, when defined,
-    supplies the Kafka options (bootstrap servers, SASL, TLS) in its extra JSON, as the
-    Apache Kafka provider has them; options set in the environment win."""
+    """Settings inside an Airflow task: the environment, then the ``news_pipeline_*``
+    Variables on top; the ``kafka_default`` connection, when defined, supplies the Kafka
+    options (bootstrap servers, SASL, TLS) in its extra JSON, as the Apache Kafka provider
+    has them; options set in the environment win."""
     from pipeline.kafka.client import settings_with_connection
 
-    settings = get_settings()
+    settings = get_settings(**variable_overrides())
     try:
         from airflow.sdk import Connection
 
@@ -65,6 +88,73 @@ def discover_sources(
     return [c.as_dict() for c in discover(named, settings)]
 
 
+def discover_batches(
+    urls: list[str] | None,
+    sources_file: str | None,
+    settings: Settings | None = None,
+    batch_size: int | None = None,
+) -> list[list[dict[str, Any]]]:
+    """The discovered pages in batches of ``batch_size`` (default ``PIPELINE_BATCH_SIZE``),
+    one mapped task each; always at least one batch, so an empty run still ends in a summary."""
+    settings = settings or task_settings()
+    candidates = discover_sources(urls, sources_file, settings)
+    size = batch_size or settings.batch_size
+    return [candidates[i : i + size] for i in range(0, len(candidates), size)] or [[]]
+
+
+def replay_batches(
+    pages: list[str] | None,
+    since: str | None = None,
+    until: str | None = None,
+    settings: Settings | None = None,
+) -> list[list[dict[str, Any]]]:
+    """A replay's batches: the saved pages, folders or URLs named, plus the URLs the ledger
+    recorded between ``since`` and ``until`` (ISO dates or datetimes, UTC; ``until`` excluded)."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.ledger import Ledger
+
+    settings = settings or task_settings()
+    named = list(pages or [])
+    if since:
+        start = datetime.fromisoformat(since)
+        end = datetime.fromisoformat(until) if until else start + timedelta(days=1)
+        start, end = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (start, end))
+        with Ledger.from_settings(settings) as ledger:
+            named.extend(u for u in ledger.urls_recorded_between(start, end) if u not in named)
+    if not named:
+        return [[]]
+    return discover_batches(named, None, settings)
+
+
+def process_batch(
+    candidates: list[dict[str, Any]], settings: Settings | None = None, force: bool = False
+) -> Payload:
+    """Fetch, extract, classify and split one batch (one mapped task, one XCom).
+
+    ``force`` (replays) publishes pages the ledger already holds unchanged, with the same ids.
+    """
+    out = runner.acquire(candidates, settings or task_settings(), force=force)
+    split_out = runner.split(out.articles)
+    return _payload(split_out, out.outcomes, [*out.dead_letters])
+
+
+def merge_payloads(payloads: Iterable[Payload]) -> Payload:
+    """The mapped batches' payloads as one (in map-index order)."""
+    merged: Payload = {
+        "discovered": 0,
+        "outcomes": [],
+        "articles": [],
+        "events": [],
+        "dead_letters": [],
+    }
+    for payload in payloads:
+        merged["discovered"] += payload.get("discovered", 0)
+        for key in ("outcomes", "articles", "events", "dead_letters"):
+            merged[key].extend(payload.get(key, []))
+    return merged
+
+
 def extract_articles(
     sources: list[dict[str, Any]] | list[str], settings: Settings | None = None
 ) -> Payload:
@@ -79,12 +169,16 @@ def split_articles(payload: Payload) -> Payload:
 
 
 def validate_batch(
-    payload: Payload, settings: Settings | None = None, run_name: str | None = None
+    payload: Payload | Iterable[Payload],
+    settings: Settings | None = None,
+    run_name: str | None = None,
 ) -> Payload:
-    """Validate the batch, then the run as a whole (the ``fail`` policy raises here, so
-    nothing of a failed run is published)."""
+    """Validate the batch (or the mapped batches, merged), then the run as a whole (the
+    ``fail`` policy raises here, so nothing of a failed run is published)."""
     from pipeline.validate import check_run
 
+    if not isinstance(payload, Mapping):
+        payload = merge_payloads(payload)
     settings = settings or task_settings()
     run_name = run_name or runner.new_run_name("task")
     earlier = runner.load(DeadLetter, payload["dead_letters"])
@@ -140,3 +234,10 @@ def publish_batch(
         run=payload.get("run_validation"),
     )
     return result
+
+
+def build_quality_report(settings: Settings | None = None) -> str:
+    """Rebuild the data-quality dashboard from the run records; return the page's path."""
+    from pipeline.dashboard.render import build_overview
+
+    return str(build_overview(settings or task_settings()))

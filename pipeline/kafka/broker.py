@@ -365,4 +365,9 @@ def _reap(pid: int) -> None:
 
 
 def _new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    """A Kafka-style id (URL-safe base64 of a UUID). Like Kafka's own ``Uuid.randomUuid`` it
+    never starts with "-", which the storage tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id

@@ -42,7 +42,7 @@ def test_dag_publishes_the_reference_events_and_dead_letters(
     result = dags_test(settings, "news_ingestion", {"urls": urls})
     assert result.state == "success"
     assert set(result.task_states.values()) == {"success"}
-    assert len(result.task_states) == 5
+    assert len(result.task_states) == 4  # discover, extract_and_split (mapped), validate, publish
 
     articles = _read(settings, settings.topic_articles)
     statements = _read(settings, settings.topic_statements)

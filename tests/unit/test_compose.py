@@ -15,6 +15,7 @@ AIRFLOW_SERVICES = [
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 ]
 
 
@@ -50,6 +51,25 @@ def test_airflow_services_share_postgres_kafka_and_pipeline_settings(
         assert service["command"][0] == "airflow"
     assert services["airflow-apiserver"]["command"] == ["airflow", "api-server"]
     assert services["airflow-dag-processor"]["command"] == ["airflow", "dag-processor"]
+
+
+def test_tasks_run_on_scalable_celery_workers(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["redis"]["image"].startswith("redis:")
+    assert "healthcheck" in services["redis"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+        assert "@postgres:5432/" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
+        # tasks on several workers share one dedup ledger: Postgres, not a local SQLite file
+        assert env["PIPELINE_LEDGER_URL"].startswith("postgresql+psycopg2://")
+        assert "redis" in services[name]["depends_on"]
+    worker = services["airflow-worker"]
+    assert worker["command"] == ["airflow", "celery", "worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert "ports" not in worker and "container_name" not in worker  # so --scale works
 
 
 def test_no_secret_is_written_in_compose() -> None:
