@@ -41,10 +41,3 @@ def test_follows_a_partition_count_change() -> None:
     after = {ours.partition("a", None, k, None, None, cluster) for k in keys}
     assert before <= {0, 1} and len(after) > 2
 
-
-def test_new_cluster_ids_never_look_like_options() -> None:
-    from pipeline.kafka.broker import _new_cluster_id
-
-    ids = {_new_cluster_id() for _ in range(5000)}
-    assert len(ids) == 5000
-    assert not any(i.startswith("-") for i in ids)
