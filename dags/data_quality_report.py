@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from pipeline.assets import topic_uri
-from pipeline.callbacks import on_task_failure
+from pipeline.callbacks import default_task_args
 from pipeline.settings import get_settings
 
 _settings = get_settings()
@@ -39,14 +39,7 @@ EVENT_ASSETS = [
     max_active_runs=1,
     tags=["news", "data-quality", "report"],
     doc_md=__doc__,
-    default_args={
-        "owner": "news-data",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "execution_timeout": timedelta(minutes=10),
-        "on_failure_callback": on_task_failure,
-    },
+    default_args=default_task_args(execution_timeout=timedelta(minutes=10)),
 )
 def data_quality_report() -> None:
     @task

@@ -33,7 +33,7 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task
 
 from pipeline.assets import topic_uris
-from pipeline.callbacks import on_task_failure
+from pipeline.callbacks import default_task_args
 from pipeline.settings import get_settings
 
 _settings = get_settings()
@@ -48,15 +48,7 @@ TOPIC_ASSETS = [Asset(uri) for uri in topic_uris(_settings).values()]
     max_active_runs=1,
     tags=["news", "kafka", "ingestion"],
     doc_md=__doc__,
-    default_args={
-        "owner": "news-data",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "execution_timeout": timedelta(minutes=30),
-        "on_failure_callback": on_task_failure,
-    },
+    default_args=default_task_args(),
     dagrun_timeout=timedelta(hours=2),
     params={
         "urls": Param([], type="array", description="Pages to fetch: URLs or saved-page paths."),

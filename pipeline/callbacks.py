@@ -27,3 +27,21 @@ def failure_line(context: Mapping[str, Any]) -> str:
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """``on_failure_callback`` of every pipeline task: log one clear error line."""
     log.error(failure_line(context))
+
+
+def default_task_args(**overrides: Any) -> dict[str, Any]:
+    """The house defaults every pipeline DAG gives its tasks (owner, retries with exponential
+    backoff, a timeout, the failure callback); a DAG overrides only what differs."""
+    from datetime import timedelta
+
+    args: dict[str, Any] = {
+        "owner": "news-data",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": on_task_failure,
+    }
+    args.update(overrides)
+    return args
