@@ -77,11 +77,9 @@ def news_ingestion() -> None:
 
     @task(outlets=TOPIC_ASSETS)
     def publish_to_kafka(payload: dict[str, Any], **context: Any) -> dict[str, Any]:
-        from pipeline.tasks import publish_batch
+        from pipeline.tasks import publish_batch, task_identity
 
-        ti = context["ti"]
-        writer = f"{ti.dag_id}.{ti.task_id}.{ti.map_index}"
-        return publish_batch(payload, run_name=context["run_id"], writer=writer)
+        return publish_batch(payload, **task_identity(context))
 
     batches = discover_sources()
     publish_to_kafka(validate_events(extract_and_split.expand(batch=batches)))

@@ -200,6 +200,16 @@ def validate_batch(
     return {**_payload(out, outcomes, earlier), "run_validation": run.as_dict()}
 
 
+def task_identity(context: Any) -> dict[str, str]:
+    """The run name and the transactional writer of an Airflow task, from its context:
+    the writer stays the same across the task's retries, so a retry fences its predecessor."""
+    ti = context["ti"]
+    return {
+        "run_name": context["run_id"],
+        "writer": f"{ti.dag_id}.{ti.task_id}.{ti.map_index}",
+    }
+
+
 def publish_batch(
     payload: Payload,
     settings: Settings | None = None,

@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -66,21 +66,28 @@ def topic_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
+def broker_settings(bootstrap: str, tmp_path: Path, prefix: str, **extra: Any) -> Settings:
+    """Settings for a test against a real broker: its own topics (under ``prefix``), its own
+    state folder, loopback fetching allowed and quick retries."""
+    options: dict[str, Any] = {
+        "state_dir": tmp_path / "state",
+        "kafka_bootstrap_servers": bootstrap,
+        "topic_articles": f"{prefix}.news.articles",
+        "topic_statements": f"{prefix}.news.statements",
+        "topic_military_updates": f"{prefix}.news.military_updates",
+        "topic_commitments": f"{prefix}.news.commitments",
+        "topic_dead_letter": f"{prefix}.news.dead_letter",
+        "topic_partitions": 2,
+        "allowed_networks": LOOPBACK,
+        "per_host_rate_per_s": 200.0,
+        "fetch_backoff_base_s": 0.05,
+    }
+    return Settings(**{**options, **extra})
+
+
 @pytest.fixture()
 def kafka_settings(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Settings:
-    return Settings(
-        state_dir=tmp_path / "state",
-        kafka_bootstrap_servers=kafka_bootstrap,
-        topic_articles=f"{topic_prefix}.news.articles",
-        topic_statements=f"{topic_prefix}.news.statements",
-        topic_military_updates=f"{topic_prefix}.news.military_updates",
-        topic_commitments=f"{topic_prefix}.news.commitments",
-        topic_dead_letter=f"{topic_prefix}.news.dead_letter",
-        topic_partitions=2,
-        allowed_networks=LOOPBACK,
-        per_host_rate_per_s=200.0,
-        fetch_backoff_base_s=0.05,
-    )
+    return broker_settings(kafka_bootstrap, tmp_path, topic_prefix)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from pipeline.kafka.client import make_producer
 from pipeline.models import Article, Event
 from pipeline.publish import publish_records
 from pipeline.settings import Settings
-from tests.conftest import REPO_ROOT, SEED
+from tests.conftest import REPO_ROOT, SEED, broker_settings
 
 pytestmark = pytest.mark.integration
 LIB = REPO_ROOT / ".state" / "kafka" / "lib"
@@ -41,18 +41,7 @@ def _seed_records(copies: int = 1) -> tuple[list[Article], list[Event]]:
 
 
 def _settings(bootstrap: str, tmp_path: Path, **extra: Any) -> Settings:
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    return Settings(
-        state_dir=tmp_path / "state",
-        kafka_bootstrap_servers=bootstrap,
-        topic_articles=f"{prefix}.articles",
-        topic_statements=f"{prefix}.statements",
-        topic_military_updates=f"{prefix}.military_updates",
-        topic_commitments=f"{prefix}.commitments",
-        topic_dead_letter=f"{prefix}.dead_letter",
-        topic_partitions=2,
-        **extra,
-    )
+    return broker_settings(bootstrap, tmp_path, f"t{uuid.uuid4().hex[:8]}", **extra)
 
 
 def _committed_events(settings: Settings) -> Counter[tuple[str, str]]:
