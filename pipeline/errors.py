@@ -49,6 +49,12 @@ class SplitError(PipelineError):
     stage = "split"
 
 
+class WorkerError(PipelineError):
+    """A worker process raised, or died without a result."""
+
+    stage = "worker"
+
+
 class ValidationFailed(PipelineError):
     """A suite could not run, or a run failed its run-level expectations.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,34 @@ def _json(model: Article | Event | DeadLetter) -> bytes:
     return model.model_dump_json().encode("utf-8")
 
 
+def record_group(record: Article | Event | DeadLetter) -> str:
+    """What must be published atomically with ``record``: its article id (an article, its
+    events and their dead letters), else the failed source for a page's dead letter."""
+    if isinstance(record, Event):
+        return record.article.article_id
+    if isinstance(record, Article):
+        return record.article_id
+    return record.article_id or record.source
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while records are encoded and sent.
+
+    Every ``send`` allocates futures that live until the broker confirms, so the collector
+    runs often and traverses the whole heap (every article and event of the batch): it took
+    about a third of the publishing time. Reference counting still frees everything that is
+    not a cycle; the collector is resumed (if it was on) when the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Message:
     """Map a model to its topic, key, value and headers. Pure: no I/O.
 
@@ -65,7 +94,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
         return Message(
             topic=settings.topic_for(record.event_type),
             key=record.article.article_id,
-            group=record.article.article_id,
+            group=record_group(record),
             value=_json(record),
             headers=_headers(
                 record.event_id,
@@ -78,7 +107,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
         return Message(
             topic=settings.topic_articles,
             key=record.article_id,
-            group=record.article_id,
+            group=record_group(record),
             value=_json(record),
             headers=_headers(
                 record.article_id, "news.article", record.ingested_at.isoformat(), "1.0.0"
@@ -87,7 +116,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
     return Message(
         topic=settings.topic_dead_letter,
         key=record.source,
-        group=record.article_id or record.source,
+        group=record_group(record),
         value=_json(record),
         headers=_headers(
             record.dead_letter_id,
@@ -250,7 +279,6 @@ def publish_records(
         ensure_topics(admin, settings)
     finally:
         admin.close()
-    messages = [to_message(r, settings) for r in records]
     own = producer is None
     if producer is None:
         transactional_id = None
@@ -259,12 +287,14 @@ def publish_records(
             transactional_id = f"{settings.kafka_transactional_id_prefix}-{scope}"
         producer = make_producer(settings, transactional_id)
     try:
-        counts = publish(
-            producer,
-            messages,
-            timeout_s=settings.kafka_delivery_timeout_s,
-            transaction_max_messages=settings.kafka_transaction_max_messages,
-        )
+        with paused_gc():
+            messages = [to_message(r, settings) for r in records]
+            counts = publish(
+                producer,
+                messages,
+                timeout_s=settings.kafka_delivery_timeout_s,
+                transaction_max_messages=settings.kafka_transaction_max_messages,
+            )
     finally:
         if own:
             producer.close()

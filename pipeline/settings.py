@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="Comma-separated host:port list; empty means the local broker.",
     )
     kafka_client_id: str = "news-event-pipeline"
+    kafka_producer: Literal["confluent-kafka", "kafka-python"] = Field(
+        default="confluent-kafka",
+        description="The producer client: librdkafka through confluent-kafka (encodes in C, "
+        "the default) or the pure-Python kafka-python; consumers and admin use kafka-python.",
+    )
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None

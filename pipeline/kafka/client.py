@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
     from pipeline.kafka.broker import LocalBroker
+    from pipeline.kafka.librdkafka import LibrdkafkaProducer
 
 
 def local_broker(settings: Settings) -> LocalBroker:
@@ -93,8 +94,11 @@ def producer_config(settings: Settings, transactional_id: str | None = None) -> 
     return config
 
 
-def make_producer(settings: Settings, transactional_id: str | None = None) -> KafkaProducer:
-    """A producer that waits for all in-sync replicas and writes each record once.
+def make_producer(
+    settings: Settings, transactional_id: str | None = None
+) -> KafkaProducer | LibrdkafkaProducer:
+    """A producer that waits for all in-sync replicas and writes each record once, from the
+    client ``settings.kafka_producer`` names (both offer the methods publishing uses).
 
     With ``transactional_id`` (stable for the same logical writer, e.g. one Airflow task,
     so a retry fences a stuck predecessor) it is ready for transactions.
@@ -102,17 +106,28 @@ def make_producer(settings: Settings, transactional_id: str | None = None) -> Ka
     Raises:
         PublishError: the cluster cannot be reached or transactions cannot be initialised.
     """
+    from confluent_kafka import KafkaException
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
-    config = producer_config(settings, transactional_id)
+    from pipeline.kafka.librdkafka import LibrdkafkaProducer, librdkafka_config
+
+    producer: KafkaProducer | LibrdkafkaProducer
+    servers = settings.kafka_bootstrap_servers or "the local broker"
     try:
-        producer = KafkaProducer(**config)
+        if settings.kafka_producer == "confluent-kafka":
+            config = librdkafka_config(settings, transactional_id)
+            servers = config["bootstrap.servers"]
+            producer = LibrdkafkaProducer(config, settings.kafka_delivery_timeout_s)
+        else:
+            config = producer_config(settings, transactional_id)
+            servers = ",".join(config["bootstrap_servers"])
+            producer = KafkaProducer(**config)
         if transactional_id:
             producer.init_transactions()
-    except KafkaError as exc:
+    except (KafkaError, KafkaException) as exc:
         raise PublishError(
-            f"Kafka unreachable or refusing the producer at {','.join(config['bootstrap_servers'])}: {exc!r}"
+            f"Kafka unreachable or refusing the producer at {servers}: {exc!r}"
         ) from exc
     return producer
 

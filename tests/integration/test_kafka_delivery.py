@@ -25,6 +25,7 @@ from tests.conftest import REPO_ROOT, SEED, broker_settings
 
 pytestmark = pytest.mark.integration
 LIB = REPO_ROOT / ".state" / "kafka" / "lib"
+PRODUCERS = pytest.mark.parametrize("producer_client", ["confluent-kafka", "kafka-python"])
 
 
 def _seed_records(copies: int = 1) -> tuple[list[Article], list[Event]]:
@@ -54,11 +55,19 @@ def _committed_events(settings: Settings) -> Counter[tuple[str, str]]:
         )
 
 
-def test_broker_outage_mid_publish_then_retry_delivers_every_event_once(tmp_path: Path) -> None:
+@PRODUCERS
+def test_broker_outage_mid_publish_then_retry_delivers_every_event_once(
+    tmp_path: Path, producer_client: str
+) -> None:
     broker = LocalBroker(tmp_path / "broker", lib_dir=LIB)
     state = broker.start()
     try:
-        settings = _settings(state.bootstrap_servers, tmp_path, kafka_delivery_timeout_s=8.0)
+        settings = _settings(
+            state.bootstrap_servers,
+            tmp_path,
+            kafka_delivery_timeout_s=8.0,
+            kafka_producer=producer_client,
+        )
         articles, events = _seed_records(copies=40)
         records = [*articles, *events]
         writer = "news_ingestion.publish_to_kafka"
@@ -130,8 +139,9 @@ def test_confluent_kafka_reads_the_messages_and_their_cloudevents_headers(
         assert Event.model_validate_json(message.value()).event_id == headers["ce_id"].decode()
 
 
+@PRODUCERS
 def test_scram_broker_refuses_anonymous_clients_and_accepts_the_configured_pipeline(
-    tmp_path: Path,
+    tmp_path: Path, producer_client: str
 ) -> None:
     broker = LocalBroker(tmp_path / "scram", lib_dir=LIB, scram_users={"pipeline": "s3cret-pw"})
     state = broker.start()
@@ -149,6 +159,7 @@ def test_scram_broker_refuses_anonymous_clients_and_accepts_the_configured_pipel
             kafka_sasl_mechanism="SCRAM-SHA-256",
             kafka_sasl_username="pipeline",
             kafka_sasl_password="not-the-password",
+            kafka_producer=producer_client,
         )
         with pytest.raises((KafkaError, PublishError)):
             publish_records([], wrong)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.kafka.client import common_config, producer_config, settings_with_connection
+from pipeline.kafka.librdkafka import librdkafka_config
 from pipeline.settings import Settings
 
 
@@ -15,6 +16,30 @@ def test_producer_settings_are_explicit() -> None:
     assert config["enable_idempotence"] is True
     assert config["transactional_id"] == "writer-1"
     assert config["delivery_timeout_ms"] > config["linger_ms"] + config["request_timeout_ms"]
+
+
+def test_librdkafka_producer_settings_match_the_guarantees() -> None:
+    settings = Settings(
+        kafka_bootstrap_servers="k1:9092",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="pipeline",
+        kafka_sasl_password="hunter2-secret",
+        kafka_ssl_cafile="/etc/ssl/kafka-ca.pem",
+        kafka_ssl_check_hostname=False,
+    )
+    config = librdkafka_config(settings, "writer-1")
+    assert config["acks"] == "all" and config["enable.idempotence"] is True
+    assert config["transactional.id"] == "writer-1"
+    # murmur2, as the Java client and kafka-python: a key lands on the same partition
+    # whichever client wrote it.
+    assert config["partitioner"] == "murmur2_random"
+    assert config["message.timeout.ms"] > config["linger.ms"] + config["request.timeout.ms"]
+    assert config["security.protocol"] == "sasl_ssl"
+    assert (config["sasl.mechanism"], config["sasl.username"]) == ("SCRAM-SHA-512", "pipeline")
+    assert config["sasl.password"] == "hunter2-secret"
+    assert config["ssl.ca.location"] == "/etc/ssl/kafka-ca.pem"
+    assert config["ssl.endpoint.identification.algorithm"] == "none"
 
 
 def test_connection_extra_supplies_sasl_scram_and_tls(monkeypatch: pytest.MonkeyPatch) -> None:
