@@ -179,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-airflow", action="store_true", help="run the chain without Airflow")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser(
+        "bench", help="time the whole chain against plain Trafilatura on the corpus pages"
+    )
+    from pipeline.benchmarks.chain import add_arguments as bench_arguments
+    from pipeline.benchmarks.chain import run_cli as bench_run
+
+    bench_arguments(p)
+    p.set_defaults(func=bench_run)
+
     p = sub.add_parser("evaluate", help="score the event splitter against labelled pages")
     p.add_argument("labels", metavar="LABELS.jsonl")
     p.add_argument("pages_dir", metavar="PAGES_DIR")

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
+
+import numpy as np
 
 SHINGLE = 3
 BANDS = 4
@@ -27,14 +30,25 @@ def shingles(text: str, size: int = SHINGLE) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
+@lru_cache(maxsize=512)  # classifying and recording an article both need its fingerprint
 def simhash(text: str) -> int:
-    """A 64-bit simhash of ``text`` (unsigned)."""
-    weights = [0] * 64
-    for gram in set(shingles(text)):
-        value = int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest())
-        for bit in range(64):
-            weights[bit] += 1 if (value >> bit) & 1 else -1
-    return sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+    """A 64-bit simhash of ``text`` (unsigned).
+
+    Each distinct shingle's 64-bit BLAKE2b hash (read big-endian) votes on every bit: bit
+    ``i`` of the result is set when more shingles have bit ``i`` set than not. The votes are
+    counted with numpy (one pass over a shingles x 64 bit matrix).
+    """
+    grams = set(shingles(text))
+    if not grams:
+        return 0
+    digests = b"".join(
+        hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest() for gram in grams
+    )
+    values = np.frombuffer(digests, dtype=">u8").astype("<u8")
+    # Little-endian bytes, least significant bit first: column i is bit i of each value.
+    bits = np.unpackbits(values.view(np.uint8), bitorder="little").reshape(-1, 64)
+    ones = bits.sum(axis=0, dtype=np.int64)
+    return sum(1 << bit for bit, count in enumerate(ones.tolist()) if 2 * count > len(grams))
 
 
 def hamming(a: int, b: int) -> int:

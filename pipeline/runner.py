@@ -14,6 +14,7 @@ repeated run publishes nothing twice.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -206,8 +207,12 @@ class _Classifier:
                 **base,
             ), None
         fingerprint = simhash(article.text)
-        near = self.ledger.near_duplicates(
-            fingerprint, self.max_distance, other_than=article.article_id
+        near = (
+            self.ledger.near_duplicates(
+                fingerprint, self.max_distance, other_than=article.article_id
+            )
+            if self.max_distance >= 0
+            else []
         )
         match: tuple[str, int | None, str, int] | None = None
         if near:
@@ -237,23 +242,39 @@ class _Classifier:
 
 
 def acquire(
-    sources: Sequence[str | dict[str, Any] | Candidate], settings: Settings, force: bool = False
+    sources: Sequence[str | dict[str, Any] | Candidate],
+    settings: Settings,
+    force: bool = False,
+    timings: dict[str, float] | None = None,
 ) -> StageOutput:
     """Discover, fetch, extract and classify: one outcome per discovered page.
 
     ``force`` (replays) publishes a page again although the ledger holds its text unchanged;
     its event ids are the same as before, since they derive from the text.
 
-    Pages are fetched by a bounded thread pool (the fetcher enforces per-host limits);
-    outcomes keep discovery order. New text becomes an article (outcome ``pending`` until
-    published); an unchanged page or a near-duplicate is recorded, never re-published.
+    Pages are fetched by a bounded thread pool (the fetcher enforces per-host limits) while
+    this thread extracts the pages already fetched; outcomes keep discovery order. New text
+    becomes an article (outcome ``pending`` until published); an unchanged page or a
+    near-duplicate is recorded, never re-published. ``timings`` (when given) receives the
+    seconds spent in ``discover``, ``extract`` and waiting for pages (``fetch``).
     """
     out = StageOutput()
+    clock = timings if timings is not None else {}
+    started = time.perf_counter()
+    fetched: list[_Acquired] = []
     with Fetcher(settings) as fetcher:
         candidates = discover(list(sources), settings, fetcher)
+        discovering = time.perf_counter() - started
+        extracting = 0.0
         with ThreadPoolExecutor(max_workers=settings.fetch_concurrency) as pool:
-            pages = list(pool.map(lambda c: _fetch_one(c, fetcher), candidates))
-    fetched = [_extract_one(c, page, settings) for c, page in zip(candidates, pages, strict=True)]
+            pages = pool.map(lambda c: _fetch_one(c, fetcher), candidates)
+            for candidate, page in zip(candidates, pages, strict=True):
+                began = time.perf_counter()
+                fetched.append(_extract_one(candidate, page, settings))
+                extracting += time.perf_counter() - began
+    waiting = time.perf_counter() - started - discovering - extracting
+    for stage, seconds in (("discover", discovering), ("extract", extracting), ("fetch", waiting)):
+        clock[stage] = clock.get(stage, 0.0) + seconds
     with Ledger.from_settings(settings) as ledger:
         classifier = _Classifier(ledger, settings.near_duplicate_distance, force)
         for candidate, result in zip(candidates, fetched, strict=True):
@@ -448,6 +469,7 @@ def run_once(
     sources: Sequence[str | dict[str, Any] | Candidate],
     settings: Settings,
     run_name: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> RunSummary:
     """The whole chain once, without the scheduler.
 
@@ -455,20 +477,34 @@ def run_once(
     :class:`~pipeline.errors.ValidationFailed` and publishes nothing); after publishing the
     run is recorded for the dashboard, and under the ``alert`` policy a failed run is
     flagged in ``summary.quality`` instead of raising, since its events are already out.
+    ``timings`` (when given) receives the seconds each stage took: ``discover``, ``fetch``
+    (waiting for pages), ``extract``, ``split``, ``validate``, ``publish`` and ``record``
+    (the ledger and the run's record for the dashboard).
     """
     from pipeline.dashboard.records import finish_run
     from pipeline.errors import ValidationFailed
     from pipeline.validate import check_run
 
+    clock = timings if timings is not None else {}
+
+    def lap(stage: str, began: float) -> float:
+        now = time.perf_counter()
+        clock[stage] = clock.get(stage, 0.0) + now - began
+        return now
+
     run_name = run_name or new_run_name()
-    acquired = acquire(sources, settings)
+    acquired = acquire(sources, settings, timings=clock)
+    began = time.perf_counter()
     split_out = split(acquired.articles)
+    began = lap("split", began)
     checked = validate(split_out.articles, split_out.events, settings, run_name)
     dead = [*acquired.dead_letters, *split_out.dead_letters, *checked.dead_letters]
     run = check_run(
         len(acquired.outcomes), checked.articles, checked.events, dead, settings, run_name=run_name
     )
+    began = lap("validate", began)
     topics = publish_all(checked.articles, checked.events, dead, settings)
+    began = lap("publish", began)
     record_published(checked.articles, acquired.outcomes, settings)
     summary = summarize(acquired.outcomes, checked.articles, checked.events, dead, topics)
     summary.quality = {"run_name": run_name, **run.as_dict()}
@@ -477,4 +513,5 @@ def run_once(
     except ValidationFailed as exc:
         log.warning("run %s published, but its run-level expectations failed: %s", run_name, exc)
         summary.quality["alert"] = str(exc)
+    lap("record", began)
     return summary

@@ -9,7 +9,6 @@ precedence over the environment; see :func:`pipeline.kafka.client.resolve_bootst
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -113,7 +112,11 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite:///{state_dir}/ledger.db."
     )
     near_duplicate_distance: int = Field(
-        default=3, ge=0, le=3, description="Max Hamming distance of two simhashes (4 bands)."
+        default=3,
+        ge=-1,
+        le=3,
+        description="Max Hamming distance of two simhashes (4 bands); -1 turns near-duplicate "
+        "detection off (pages with the same canonical URL and text are still recognised).",
     )
 
     # Extraction / validation
@@ -163,11 +166,11 @@ class Settings(BaseSettings):
         default=20, ge=1, description="Pages per mapped fetch/extract/split task in the DAGs."
     )
 
-    @cached_property
+    @property
     def kafka_dir(self) -> Path:
         return self.state_dir / "kafka"
 
-    @cached_property
+    @property
     def gx_results_dir(self) -> Path:
         return self.state_dir / "gx"
 

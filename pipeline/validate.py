@@ -396,7 +396,7 @@ def build_suites(expectations_dir: Path | None = None) -> list[Path]:
     byte-identical files and a review diff shows only what changed. The files are the source
     of truth afterwards: validation reads them, never this function.
     """
-    _import_gx()
+    import_gx()
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.core.expectation_suite import ExpectationSuiteSchema
@@ -426,7 +426,7 @@ def build_suites(expectations_dir: Path | None = None) -> list[Path]:
 # The GX context: built once per process from the committed project.
 
 
-def _import_gx() -> None:
+def import_gx() -> None:
     """Quiet GX before its first import: Airflow's INFO root logger would print every
     ``_docs_decorators`` registration, and analytics must stay off whatever the config says."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
@@ -540,7 +540,7 @@ def _build_runtime(project_dir: Path, results_dir: Path) -> GXRuntime:
     """An ephemeral context on the committed config: no project file is ever rewritten, and
     the pandas datasource lives in memory (the frames arrive as batch parameters)."""
     started = time.perf_counter()
-    _import_gx()
+    import_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig
 
@@ -1213,7 +1213,7 @@ def benchmark(
         }
 
     import_started = time.perf_counter()
-    _import_gx()
+    import_gx()
     timings["gx_import_s"] = round(time.perf_counter() - import_started, 3)
     one_run("cold")
     one_run("warm")

@@ -3,13 +3,15 @@ stood in for by recording, which is what the runner does after a confirmed publi
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeline import runner
-from pipeline.dedup import hamming, simhash
+from pipeline.dedup import hamming, shingles, simhash
 from pipeline.extract import extract_article
 from pipeline.ledger import Ledger
 from pipeline.models import Article
@@ -49,6 +51,28 @@ def test_simhash_is_close_for_copies_and_far_for_other_texts() -> None:
     other = " ".join(f"token{i} differs from token{i * 7} entirely {i}." for i in range(300))
     assert hamming(simhash(text), simhash(copy)) <= 3
     assert hamming(simhash(text), simhash(other)) > 10
+
+
+def _simhash_by_definition(text: str) -> int:
+    """Bit by bit, as the fingerprints stored in existing ledgers were computed."""
+    weights = [0] * 64
+    for gram in set(shingles(text)):
+        value = int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest())
+        for bit in range(64):
+            weights[bit] += 1 if (value >> bit) & 1 else -1
+    return sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+
+
+def test_simhash_matches_its_definition_on_corpus_texts() -> None:
+    texts = ["", "one", "one two three", "one two three four"]
+    for page in sorted((CORPUS / "pages").glob("*.html.gz"))[:20]:
+        texts.append(
+            extract_article(gzip.decompress(page.read_bytes()), "https://x.example/").text
+            if page.name.startswith(("fr", "en"))
+            else gzip.decompress(page.read_bytes()).decode("utf-8", "replace")
+        )
+    for text in texts:
+        assert simhash(text) == _simhash_by_definition(text)
 
 
 def test_ledger_versions_and_near_duplicates(tmp_path: Path) -> None:

@@ -40,4 +40,3 @@ def test_follows_a_partition_count_change() -> None:
     cluster._partitions["a"] = set(range(6))
     after = {ours.partition("a", None, k, None, None, cluster) for k in keys}
     assert before <= {0, 1} and len(after) > 2
-
