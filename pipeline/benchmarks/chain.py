@@ -59,20 +59,30 @@ STAGES: tuple[str, ...] = (
     "record",
 )
 
-_CANONICAL = re.compile(
-    rb"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+property=[\"']og:url[^>]*>", re.I
-)
-_FIRST_PARAGRAPH = re.compile(rb"<p(\s[^>]*)?>", re.I)
+_TAG = re.compile(rb"<(?:link|meta)\s[^>]*>", re.I)
+_PAGE_URL_TAG = re.compile(rb"rel=[\"']?canonical|(?:property|name)=[\"'](?:og|twitter):url", re.I)
+_TAG_URL = re.compile(rb"(?:href|content)=[\"'](https?://[^\"']+)", re.I)
+_JSON_LD_URL = re.compile(rb"\"(?:mainEntityOfPage|@id|url)\"\s*:\s*\"(https?://[^\"]+)\"")
+_TEXT_START = re.compile(rb"<p(?:\s[^>]*)?>|<br\s*/?>", re.I)
+
+
+def page_urls(html: bytes) -> set[bytes]:
+    """The addresses a page gives for itself: canonical link, og/twitter URL, JSON-LD ids."""
+    urls = {
+        found.group(1)
+        for tag in _TAG.findall(html)
+        if _PAGE_URL_TAG.search(tag) and (found := _TAG_URL.search(tag))
+    }
+    return urls | set(_JSON_LD_URL.findall(html))
 
 
 def distinct_copy(html: bytes, copy: int) -> bytes:
-    """``html`` as a distinct page: no canonical URL (the served URL stands) and the copy's
-    number at the start of its first paragraph, so its text and event ids are its own."""
-    html = _CANONICAL.sub(b"", html)
-    match = _FIRST_PARAGRAPH.search(html)
-    if match is None:
-        return html
-    return html[: match.end()] + b"(%d) " % copy + html[match.end() :]
+    """``html`` as a distinct page: its own address (every address the page gives for itself
+    gets a copy suffix, wherever it occurs) and the copy's number at the start of every
+    paragraph and line, so its text, article id and event ids are its own."""
+    for url in sorted(page_urls(html), key=len, reverse=True):
+        html = html.replace(url, url.rstrip(b"/") + b"/copy-%d" % copy)
+    return _TEXT_START.sub(lambda m: m.group(0) + b"(%d) " % copy, html)
 
 
 def load_pages(pages_dir: Path, articles: int) -> dict[str, bytes]:
@@ -135,6 +145,7 @@ class ChainRun:
     ingested: int
     events: int
     dead_letters: int
+    outcomes: dict[str, int] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -198,6 +209,7 @@ def _chain_shard(job: tuple[list[str], Settings]) -> dict[str, Any]:
         "ingested": summary.ingested,
         "events": sum(summary.events_by_type.values()),
         "dead_letters": len(summary.failures),
+        "outcomes": summary.outcomes,
         "stages": timings,
     }
 
@@ -222,6 +234,7 @@ def run_chain(urls: list[str], settings: Settings, workers: int) -> ChainRun:
         ingested=sum(r["ingested"] for r in results),
         events=sum(r["events"] for r in results),
         dead_letters=sum(r["dead_letters"] for r in results),
+        outcomes={k: sum(r["outcomes"].get(k, 0) for r in results) for k in results[0]["outcomes"]},
         stages=stages,
     )
 
@@ -307,6 +320,7 @@ def run(
         "ingested": one.ingested,
         "events": one.events,
         "dead_letters": one.dead_letters,
+        "outcomes": one.outcomes,
         "ingested_2_workers": two.ingested,
         "events_2_workers": two.events,
         "airflow_seconds": round(airflow_s, 2) if airflow_s is not None else None,
@@ -371,9 +385,12 @@ def markdown(figures: dict[str, Any]) -> str:
             for stage, share in sorted(figures["stage_share"].items(), key=lambda kv: -kv[1])
         ),
         "",
-        f"Slowest stage: **{figures['slowest_stage']}**. "
-        f"Pages ingested {figures['ingested']}, events {figures['events']}, dead letters "
-        f"{figures['dead_letters']} (pages Trafilatura finds no article in, events GX rejects); "
+        f"Slowest stage: **{figures['slowest_stage']}**.",
+        "",
+        "Outcomes of the 1-process run: "
+        + ", ".join(f"{k} {v}" for k, v in figures["outcomes"].items())
+        + f"; events published {figures['events']}, dead letters {figures['dead_letters']} "
+        "(pages without article text, pages in languages without a lexicon, events GX rejects). "
         f"2 workers: {figures['ingested_2_workers']} ingested, {figures['events_2_workers']} events.",
         "",
     ]
