@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -132,6 +133,25 @@ def _fetch_one(candidate: Candidate, fetcher: Fetcher) -> _Fetched:
     except Exception as exc:  # a bug on one page must not lose the others
         log.exception("fetching %s failed", source)
         return dead_letter_from_error(exc, source, stage="fetch")
+
+
+def _fetch_ahead(
+    candidates: Sequence[Candidate], fetcher: Fetcher, concurrency: int
+) -> Iterator[_Fetched]:
+    """The candidates' pages in order, fetched by ``concurrency`` threads at most
+    ``2 * concurrency`` pages ahead of the consumer: fetching overlaps extraction, and only
+    a bounded number of page bodies waits in memory however long the run."""
+    ahead = 2 * concurrency
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        waiting: deque[Future[_Fetched]] = deque()
+        queue = iter(candidates)
+        for candidate in islice(queue, ahead):
+            waiting.append(pool.submit(_fetch_one, candidate, fetcher))
+        while waiting:
+            page = waiting.popleft().result()
+            for candidate in islice(queue, 1):
+                waiting.append(pool.submit(_fetch_one, candidate, fetcher))
+            yield page
 
 
 def _extract_one(candidate: Candidate, fetched: _Fetched, settings: Settings) -> _Acquired:
@@ -266,12 +286,11 @@ def acquire(
         candidates = discover(list(sources), settings, fetcher)
         discovering = time.perf_counter() - started
         extracting = 0.0
-        with ThreadPoolExecutor(max_workers=settings.fetch_concurrency) as pool:
-            pages = pool.map(lambda c: _fetch_one(c, fetcher), candidates)
-            for candidate, page in zip(candidates, pages, strict=True):
-                began = time.perf_counter()
-                fetched.append(_extract_one(candidate, page, settings))
-                extracting += time.perf_counter() - began
+        pages = _fetch_ahead(candidates, fetcher, settings.fetch_concurrency)
+        for candidate, page in zip(candidates, pages, strict=True):
+            began = time.perf_counter()
+            fetched.append(_extract_one(candidate, page, settings))
+            extracting += time.perf_counter() - began
     waiting = time.perf_counter() - started - discovering - extracting
     for stage, seconds in (("discover", discovering), ("extract", extracting), ("fetch", waiting)):
         clock[stage] = clock.get(stage, 0.0) + seconds

@@ -12,7 +12,7 @@ Each producer client is measured (``PIPELINE_KAFKA_PRODUCER`` picks the pipeline
 through confluent-kafka, the default, and the pure-Python kafka-python, which encodes every
 record in Python and is bound by one core. With ``--writers N`` the articles (each with its
 events) are shared among N writer processes, each with its own transactional producer
-committing its share, as the workers of ``python -m pipeline run --workers N`` do.
+committing its share, as the worker processes of ``python -m pipeline bench`` do.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ def build_events(n_events: int) -> tuple[list[Article], list[Event]]:
     return articles, events
 
 
-def run(n_events: int, settings: Settings, writers: int = 1) -> dict[str, float]:
-    """Publish ``n_events`` (and their articles) to fresh topics with ``writers`` processes."""
+def run(
+    articles: list[Article], events: list[Event], settings: Settings, writers: int = 1
+) -> dict[str, float]:
+    """Publish ``events`` and their ``articles`` to fresh topics with ``writers`` processes."""
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     settings = settings.model_copy(
         update={
@@ -61,7 +63,6 @@ def run(n_events: int, settings: Settings, writers: int = 1) -> dict[str, float]
             "topic_dead_letter": f"{prefix}.dead_letter",
         }
     )
-    articles, events = build_events(n_events)
     start = time.perf_counter()
     for event in events:
         to_message(event, settings)
@@ -111,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         f"publish benchmark ({settings.kafka_compression_type or 'no'} compression, "
         f"transactions {'on' if settings.kafka_transactions else 'off'}, acks=all, idempotent):"
     )
+    articles, events = build_events(args.events)
     all_figures = []
     for producer in args.producers:
         for writers in args.writers:
             figures = run(
-                args.events, settings.model_copy(update={"kafka_producer": producer}), writers
+                articles, events, settings.model_copy(update={"kafka_producer": producer}), writers
             )
             all_figures.append({"producer": producer, **figures})
             print(
