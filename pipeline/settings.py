@@ -192,6 +192,13 @@ class Settings(BaseSettings):
             "commitment": self.topic_commitments,
         }[event_type]
 
+    @staticmethod
+    def topics_under(prefix: str) -> dict[str, str]:
+        """The topic settings with every default name under ``prefix`` (``<prefix>.news.statements``),
+        as updates for :meth:`model_copy` or the constructor: a test or a benchmark of its own."""
+        names = ("articles", "statements", "military_updates", "commitments", "dead_letter")
+        return {f"topic_{name}": f"{prefix}.news.{name}" for name in names}
+
     @property
     def all_topics(self) -> list[str]:
         return [

@@ -72,11 +72,7 @@ def broker_settings(bootstrap: str, tmp_path: Path, prefix: str, **extra: Any) -
     options: dict[str, Any] = {
         "state_dir": tmp_path / "state",
         "kafka_bootstrap_servers": bootstrap,
-        "topic_articles": f"{prefix}.news.articles",
-        "topic_statements": f"{prefix}.news.statements",
-        "topic_military_updates": f"{prefix}.news.military_updates",
-        "topic_commitments": f"{prefix}.news.commitments",
-        "topic_dead_letter": f"{prefix}.news.dead_letter",
+        **Settings.topics_under(prefix),
         "topic_partitions": 2,
         "allowed_networks": LOOPBACK,
         "per_host_rate_per_s": 200.0,

@@ -179,11 +179,7 @@ def bench_settings(base: Settings, state_dir: Path, topic_prefix: str) -> Settin
         update={
             "kafka_bootstrap_servers": resolve_bootstrap_servers(base),
             "state_dir": state_dir,
-            "topic_articles": f"{topic_prefix}.articles",
-            "topic_statements": f"{topic_prefix}.statements",
-            "topic_military_updates": f"{topic_prefix}.military_updates",
-            "topic_commitments": f"{topic_prefix}.commitments",
-            "topic_dead_letter": f"{topic_prefix}.dead_letter",
+            **base.topics_under(topic_prefix),
             "allowed_networks": ("127.0.0.0/8",),
             "per_host_rate_per_s": 10000.0,
             "near_duplicate_distance": -1,

@@ -54,15 +54,7 @@ def run(
 ) -> dict[str, float]:
     """Publish ``events`` and their ``articles`` to fresh topics with ``writers`` processes."""
     prefix = f"bench{uuid.uuid4().hex[:6]}"
-    settings = settings.model_copy(
-        update={
-            "topic_articles": f"{prefix}.articles",
-            "topic_statements": f"{prefix}.statements",
-            "topic_military_updates": f"{prefix}.military_updates",
-            "topic_commitments": f"{prefix}.commitments",
-            "topic_dead_letter": f"{prefix}.dead_letter",
-        }
-    )
+    settings = settings.model_copy(update=settings.topics_under(prefix))
     start = time.perf_counter()
     for event in events:
         to_message(event, settings)
