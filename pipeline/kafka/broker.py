@@ -75,6 +75,24 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+_HEADER_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class ConsoleRecord:
+    """One record as Kafka's console consumer printed it: ``headers<TAB>key<TAB>value``."""
+
+    headers: dict[str, str]
+    key: str
+    value: str
+
+    @classmethod
+    def parse(cls, line: str) -> ConsoleRecord:
+        headers, key, value = line.split("\t", 2)
+        pairs = (h.split(":", 1) for h in headers.split(_HEADER_SEPARATOR) if ":" in h)
+        return cls(headers={k: v for k, v in pairs}, key=key, value=value)
+
+
 class LocalBroker:
     """Manage one local broker whose files live under ``root``.
 
@@ -330,8 +348,9 @@ class LocalBroker:
 
     def console_consumer(
         self, bootstrap: str, topic: str, max_messages: int, timeout_ms: int = 20000
-    ) -> list[str]:
-        """Read a topic with Kafka's own Java console consumer: an independent client."""
+    ) -> list[ConsoleRecord]:
+        """Read a topic with Kafka's own Java console consumer (an independent client),
+        committed records only, with their headers, keys and values."""
         cmd = self._java(
             CONSOLE_CONSUMER,
             "--bootstrap-server",
@@ -343,6 +362,10 @@ class LocalBroker:
             str(max_messages),
             "--timeout-ms",
             str(timeout_ms),
+            "--property",
+            "print.headers=true",
+            "--property",
+            f"headers.separator={_HEADER_SEPARATOR}",
             "--property",
             "print.key=true",
             "--property",
@@ -356,7 +379,7 @@ class LocalBroker:
         lines = [line for line in proc.stdout.splitlines() if line.strip()]
         if proc.returncode != 0 and not lines:
             raise BrokerError(f"the console consumer failed: {proc.stderr[-2000:]}")
-        return lines
+        return [ConsoleRecord.parse(line) for line in lines]
 
 
 def _reap(pid: int) -> None:

@@ -68,12 +68,19 @@ def test_dag_publishes_the_reference_events_and_dead_letters(
     assert reasons[urls[2]] == ("fetch", "HTTP 404 File not found")
     assert len(articles) + len(reasons) == len(urls)
 
-    # An independent client (Kafka's own Java console consumer) reads the same events.
+    # An independent client (Kafka's own Java console consumer) reads the same events and
+    # their CloudEvents headers (binary mode).
     java = LocalBroker(
         REPO_ROOT / ".state" / "kafka", lib_dir=REPO_ROOT / ".state" / "kafka" / "lib"
     )
-    lines = java.console_consumer(
+    records = java.console_consumer(
         settings.kafka_bootstrap_servers or "", settings.topic_statements, len(statements)
     )
-    java_ids = sorted(json.loads(line.split("\t", 1)[1])["event_id"] for line in lines)
+    java_ids = sorted(json.loads(r.value)["event_id"] for r in records)
     assert java_ids == sorted(s["event_id"] for s in statements)
+    for record in records:
+        assert record.headers["ce_specversion"] == "1.0"
+        assert record.headers["ce_type"] == "news.event.statement"
+        assert record.headers["ce_id"] == json.loads(record.value)["event_id"]
+        assert record.headers["content-type"] == "application/json"
+        assert record.key == articles[0]["article_id"]

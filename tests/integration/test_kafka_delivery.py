@@ -105,7 +105,9 @@ def test_confluent_kafka_reads_the_messages_and_their_cloudevents_headers(
 ) -> None:
     confluent_kafka = pytest.importorskip("confluent_kafka")
     articles, events = _seed_records()
-    publish_records([*articles, *events], kafka_settings)
+    # Written by the other client (kafka-python), read by librdkafka.
+    writer = kafka_settings.model_copy(update={"kafka_producer": "kafka-python"})
+    publish_records([*articles, *events], writer)
     consumer = confluent_kafka.Consumer(
         {
             "bootstrap.servers": kafka_settings.kafka_bootstrap_servers,

@@ -75,9 +75,9 @@ def test_published_messages_are_read_back_by_python_and_java_clients(
     java = LocalBroker(
         REPO_ROOT / ".state" / "kafka", lib_dir=REPO_ROOT / ".state" / "kafka" / "lib"
     )
-    lines = java.console_consumer(
+    records = java.console_consumer(
         kafka_settings.kafka_bootstrap_servers or "", kafka_settings.topic_articles, 1
     )
-    key, value = lines[0].split("\t", 1)
-    assert key == article.article_id
-    assert json.loads(value)["text"] == article.text
+    assert records[0].key == article.article_id
+    assert json.loads(records[0].value)["text"] == article.text
+    assert records[0].headers["ce_type"] == "news.article"
