@@ -68,11 +68,19 @@ def common_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def producer_timeouts(settings: Settings) -> tuple[int, int, int]:
+    """(delivery, request, transaction) timeouts in ms, the same for both producer clients:
+    a request times out before the delivery deadline, a transaction never before it."""
+    delivery_ms = int(settings.kafka_delivery_timeout_s * 1000)
+    request_ms = min(30000, delivery_ms - settings.kafka_linger_ms - 1)
+    return delivery_ms, request_ms, max(delivery_ms, 60000)
+
+
 def producer_config(settings: Settings, transactional_id: str | None = None) -> dict[str, Any]:
     """Every producer setting that matters, explicitly (kafka-python 3 moved defaults, and
     silently drops its default idempotence when another setting conflicts: we ask for it,
     so a conflict raises instead)."""
-    delivery_ms = int(settings.kafka_delivery_timeout_s * 1000)
+    delivery_ms, request_ms, transaction_ms = producer_timeouts(settings)
     config: dict[str, Any] = {
         **common_config(settings),
         "acks": "all",
@@ -80,7 +88,7 @@ def producer_config(settings: Settings, transactional_id: str | None = None) -> 
         "retries": 2**31 - 1,
         "max_in_flight_requests_per_connection": 5,
         "delivery_timeout_ms": delivery_ms,
-        "request_timeout_ms": min(30000, delivery_ms - settings.kafka_linger_ms - 1),
+        "request_timeout_ms": request_ms,
         "max_block_ms": delivery_ms,
         "linger_ms": settings.kafka_linger_ms,
         "batch_size": settings.kafka_batch_size,
@@ -90,7 +98,7 @@ def producer_config(settings: Settings, transactional_id: str | None = None) -> 
     }
     if transactional_id:
         config["transactional_id"] = transactional_id
-        config["transaction_timeout_ms"] = max(delivery_ms, 60000)
+        config["transaction_timeout_ms"] = transaction_ms
     return config
 
 

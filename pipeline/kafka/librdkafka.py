@@ -54,9 +54,9 @@ class DeliveryFuture:
 
 def librdkafka_config(settings: Settings, transactional_id: str | None = None) -> dict[str, Any]:
     """The producer's librdkafka configuration, every setting that matters set explicitly."""
-    from pipeline.kafka.client import resolve_bootstrap_servers
+    from pipeline.kafka.client import producer_timeouts, resolve_bootstrap_servers
 
-    delivery_ms = int(settings.kafka_delivery_timeout_s * 1000)
+    delivery_ms, request_ms, transaction_ms = producer_timeouts(settings)
     config: dict[str, Any] = {
         "bootstrap.servers": resolve_bootstrap_servers(settings),
         "client.id": settings.kafka_client_id,
@@ -65,7 +65,7 @@ def librdkafka_config(settings: Settings, transactional_id: str | None = None) -
         "enable.idempotence": True,
         "max.in.flight.requests.per.connection": 5,
         "message.timeout.ms": delivery_ms,
-        "request.timeout.ms": min(30000, delivery_ms - settings.kafka_linger_ms - 1),
+        "request.timeout.ms": request_ms,
         "linger.ms": settings.kafka_linger_ms,
         "batch.size": settings.kafka_batch_size,
         "compression.type": settings.kafka_compression_type or "none",
@@ -89,7 +89,7 @@ def librdkafka_config(settings: Settings, transactional_id: str | None = None) -
             config["ssl.key.password"] = settings.kafka_ssl_password.get_secret_value()
     if transactional_id:
         config["transactional.id"] = transactional_id
-        config["transaction.timeout.ms"] = max(delivery_ms, 60000)
+        config["transaction.timeout.ms"] = transaction_ms
     return config
 
 
