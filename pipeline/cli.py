@@ -32,7 +32,7 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole chain once and print the summary."""
     from pipeline import runner
-    from pipeline.errors import ValidationFailed
+    from pipeline.errors import PipelineError, ValidationFailed
     from pipeline.tasks import discover_sources
 
     sources = discover_sources(args.sources, None, settings)
@@ -41,6 +41,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationFailed as exc:  # the "fail" policy: nothing of the run was published
         sys.stderr.write(f"run held, nothing published: {exc}\n")
         return 2
+    except PipelineError as exc:  # Kafka, the ledger: run it again once repaired
+        sys.stderr.write(f"run failed, safe to retry: {exc}\n")
+        return 3
     alert = summary.quality.get("alert")
     if args.json:
         _print_json(summary.as_dict())
@@ -199,4 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args, get_settings()))
+    settings = get_settings()
+    configure_logging(settings)
+    return int(args.func(args, settings))
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at ``PIPELINE_LOG_LEVEL``, with every secret of the settings masked."""
+    import logging
+
+    from pipeline.secrets import install_log_redaction
+
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    install_log_redaction(settings)

@@ -54,6 +54,16 @@ duplicates = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# How far the ledger has been reconciled with the articles topic: the next offset to read
+# per partition (see pipeline.recovery).
+topic_offsets = sa.Table(
+    "topic_offsets",
+    metadata,
+    sa.Column("topic", sa.String(255), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("next_offset", sa.BigInteger, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class KnownVersion:
@@ -91,12 +101,12 @@ def _row_version(row: sa.Row) -> KnownVersion:  # type: ignore[type-arg]
 class Ledger:
     """SQLAlchemy Core access to the ledger tables (created when missing)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lock_timeout_s: float = 30.0) -> None:
         self.url = url
         try:
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+            connect_args = {"timeout": lock_timeout_s} if url.startswith("sqlite") else {}
             self.engine = sa.create_engine(url, connect_args=connect_args)
             metadata.create_all(self.engine)
         except (SQLAlchemyError, OSError) as exc:
@@ -104,7 +114,7 @@ class Ledger:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Ledger:
-        return cls(settings.resolved_ledger_url)
+        return cls(settings.resolved_ledger_url, settings.ledger_lock_timeout_s)
 
     def __enter__(self) -> Ledger:
         return self
@@ -159,45 +169,56 @@ class Ledger:
 
     def record_ingested(self, articles: Iterable[Article]) -> int:
         """Record published articles as versions; a version already there is left alone."""
-        written = 0
-        now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
-                for article in articles:
-                    exists = conn.execute(
-                        sa.select(versions.c.version).where(
-                            versions.c.article_id == article.article_id,
-                            versions.c.content_sha256 == article.content_sha256,
-                        )
-                    ).first()
-                    if exists is not None:
-                        continue
-                    top = conn.execute(
-                        sa.select(sa.func.max(versions.c.version)).where(
-                            versions.c.article_id == article.article_id
-                        )
-                    ).scalar()
-                    version = max(article.version or 1, (top or 0) + 1)
-                    fingerprint = simhash(article.text)
-                    conn.execute(
-                        versions.insert().values(
-                            article_id=article.article_id,
-                            version=version,
-                            url=article.url,
-                            content_sha256=article.content_sha256,
-                            simhash=to_signed(fingerprint),
-                            **{f"band{i}": b for i, b in enumerate(bands(fingerprint))},
-                            title=article.title,
-                            language=article.language,
-                            recorded_at=now,
-                        )
-                    )
-                    written += 1
+                return len(_insert_versions(conn, articles, datetime.now(UTC)))
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot record ingested articles: {exc}", source=_safe(self.url)
             ) from exc
-        return written
+
+    def topic_offsets(self, topic: str) -> dict[int, int]:
+        """The next offset to reconcile per partition of ``topic`` (empty: from the start)."""
+        return self._read(
+            lambda conn: {
+                row.partition: row.next_offset
+                for row in conn.execute(
+                    sa.select(topic_offsets).where(topic_offsets.c.topic == topic)
+                )
+            }
+        )
+
+    def recover(
+        self, articles: Sequence[Article], topic: str, offsets: dict[int, int]
+    ) -> list[Article]:
+        """Record articles found committed on ``topic`` and move its offsets, atomically.
+
+        Returns the articles the ledger did not hold yet: published by an attempt that
+        died between the Kafka commit and its ledger write.
+        """
+        try:
+            with self.engine.begin() as conn:
+                added = _insert_versions(conn, articles, datetime.now(UTC))
+                for partition, offset in offsets.items():
+                    key = (topic_offsets.c.topic == topic) & (
+                        topic_offsets.c.partition == partition
+                    )
+                    if (
+                        conn.execute(
+                            sa.update(topic_offsets).where(key).values(next_offset=offset)
+                        ).rowcount
+                        == 0
+                    ):
+                        conn.execute(
+                            topic_offsets.insert().values(
+                                topic=topic, partition=partition, next_offset=offset
+                            )
+                        )
+                return added
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot reconcile the ledger with {topic}: {exc}", source=_safe(self.url)
+            ) from exc
 
     def record_duplicates(self, found: Sequence[Duplicate]) -> int:
         """Mark pages as duplicates of ingested articles (for audit; never re-published)."""
@@ -244,6 +265,43 @@ class Ledger:
                 return query(conn)
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot read the ledger: {exc}", source=_safe(self.url)) from exc
+
+
+def _insert_versions(
+    conn: sa.Connection, articles: Iterable[Article], now: datetime
+) -> list[Article]:
+    """Insert the versions not recorded yet; return the articles that were new."""
+    added: list[Article] = []
+    for article in articles:
+        exists = conn.execute(
+            sa.select(versions.c.version).where(
+                versions.c.article_id == article.article_id,
+                versions.c.content_sha256 == article.content_sha256,
+            )
+        ).first()
+        if exists is not None:
+            continue
+        top = conn.execute(
+            sa.select(sa.func.max(versions.c.version)).where(
+                versions.c.article_id == article.article_id
+            )
+        ).scalar()
+        fingerprint = simhash(article.text)
+        conn.execute(
+            versions.insert().values(
+                article_id=article.article_id,
+                version=max(article.version or 1, (top or 0) + 1),
+                url=article.url,
+                content_sha256=article.content_sha256,
+                simhash=to_signed(fingerprint),
+                **{f"band{i}": b for i, b in enumerate(bands(fingerprint))},
+                title=article.title,
+                language=article.language,
+                recorded_at=now,
+            )
+        )
+        added.append(article)
+    return added
 
 
 def _safe(url: str) -> str:

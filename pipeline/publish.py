@@ -255,6 +255,75 @@ def _send_confirmed(
     return dict(_confirmed(futures, timeout_s, len(messages)))
 
 
+def default_writer(settings: Settings) -> str:
+    """The writer name of a run outside Airflow: one per host and state directory.
+
+    It stays the same when a killed run is started again, so the new producer fences the
+    dead one and aborts its open transaction at once instead of after the timeout.
+    """
+    import socket
+
+    from pipeline.models import stable_id
+
+    return f"{socket.gethostname()}-{stable_id(str(settings.state_dir.resolve()), length=12)}"
+
+
+@contextlib.contextmanager
+def open_writer(
+    settings: Settings, writer: str | None = None, producer: KafkaProducer | None = None
+) -> Iterator[KafkaProducer]:
+    """Create missing topics, then yield a producer for ``writer`` (closed afterwards).
+
+    With transactions on, the transactional id is derived from ``writer``, so opening it
+    fences an earlier producer of the same writer (a killed attempt) and aborts its open
+    transaction. A ``producer`` passed in is used as it is and left open.
+
+    Raises:
+        PublishError: the broker cannot be reached or the producer cannot start.
+    """
+    from kafka.errors import KafkaError
+
+    from pipeline.kafka.admin import ensure_topics
+    from pipeline.kafka.client import make_admin, make_producer
+
+    try:
+        admin = make_admin(settings)
+        try:
+            ensure_topics(admin, settings)
+        finally:
+            admin.close()
+    except KafkaError as exc:
+        raise PublishError(f"Kafka is not reachable to create the topics: {exc!r}") from exc
+    if producer is not None:
+        yield producer
+        return
+    transactional_id = None
+    if settings.kafka_transactions:
+        transactional_id = (
+            f"{settings.kafka_transactional_id_prefix}-{writer or default_writer(settings)}"
+        )
+    producer = make_producer(settings, transactional_id)
+    try:
+        yield producer
+    finally:
+        producer.close()
+
+
+def send_records(
+    producer: KafkaProducer, records: list[Article | Event | DeadLetter], settings: Settings
+) -> dict[str, int]:
+    """Publish ``records`` with an open producer; return confirmed counts per topic."""
+    with paused_gc():
+        messages = [to_message(r, settings) for r in records]
+        counts = publish(
+            producer,
+            messages,
+            timeout_s=settings.kafka_delivery_timeout_s,
+            transaction_max_messages=settings.kafka_transaction_max_messages,
+        )
+    return {topic: counts.get(topic, 0) for topic in settings.all_topics}
+
+
 def publish_records(
     records: list[Article | Event | DeadLetter],
     settings: Settings,
@@ -266,36 +335,7 @@ def publish_records(
 
     ``writer`` names the logical writer for the transactional id (an Airflow task passes
     its dag, task and map index, so its retry fences a stuck predecessor); by default
-    each process is its own writer.
+    :func:`default_writer`.
     """
-    import os
-    import socket
-
-    from pipeline.kafka.admin import ensure_topics
-    from pipeline.kafka.client import make_admin, make_producer
-
-    admin = make_admin(settings)
-    try:
-        ensure_topics(admin, settings)
-    finally:
-        admin.close()
-    own = producer is None
-    if producer is None:
-        transactional_id = None
-        if settings.kafka_transactions:
-            scope = writer or f"{socket.gethostname()}-{os.getpid()}"
-            transactional_id = f"{settings.kafka_transactional_id_prefix}-{scope}"
-        producer = make_producer(settings, transactional_id)
-    try:
-        with paused_gc():
-            messages = [to_message(r, settings) for r in records]
-            counts = publish(
-                producer,
-                messages,
-                timeout_s=settings.kafka_delivery_timeout_s,
-                transaction_max_messages=settings.kafka_transaction_max_messages,
-            )
-    finally:
-        if own:
-            producer.close()
-    return {topic: counts.get(topic, 0) for topic in settings.all_topics}
+    with open_writer(settings, writer, producer) as open_producer:
+        return send_records(open_producer, records, settings)

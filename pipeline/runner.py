@@ -395,11 +395,20 @@ def publish_all(
     producer: Any | None = None,
     writer: str | None = None,
 ) -> dict[str, int]:
-    """Publish articles, events and dead letters; return confirmed counts per topic."""
-    from pipeline.publish import publish_records
+    """Publish articles, events and dead letters; return confirmed counts per topic.
 
-    records = [*articles, *events, *dead_letters]
-    return publish_records(records, settings, writer=writer, producer=producer)
+    Once the writer's producer is open (fencing a killed predecessor), the ledger is
+    reconciled with the articles topic, and articles an earlier attempt already committed
+    are left out (:mod:`pipeline.recovery`): a retried run publishes nothing twice.
+    """
+    from pipeline.publish import open_writer, send_records
+    from pipeline.recovery import reconcile_ledger, without_committed
+
+    with open_writer(settings, writer, producer) as open_producer:
+        todo = without_committed(articles, events, dead_letters, reconcile_ledger(settings))
+        return send_records(
+            open_producer, [*todo.articles, *todo.events, *todo.dead_letters], settings
+        )
 
 
 @dataclass
@@ -502,6 +511,7 @@ def run_once(
     """
     from pipeline.dashboard.records import finish_run
     from pipeline.errors import ValidationFailed
+    from pipeline.publish import open_writer
     from pipeline.validate import check_run
 
     clock = timings if timings is not None else {}
@@ -512,18 +522,25 @@ def run_once(
         return now
 
     run_name = run_name or new_run_name()
-    acquired = acquire(sources, settings, timings=clock)
-    began = time.perf_counter()
-    split_out = split(acquired.articles)
-    began = lap("split", began)
-    checked = validate(split_out.articles, split_out.events, settings, run_name)
-    dead = [*acquired.dead_letters, *split_out.dead_letters, *checked.dead_letters]
-    run = check_run(
-        len(acquired.outcomes), checked.articles, checked.events, dead, settings, run_name=run_name
-    )
-    began = lap("validate", began)
-    topics = publish_all(checked.articles, checked.events, dead, settings)
-    began = lap("publish", began)
+    # The writer opens first: with Kafka down the run fails before fetching anything.
+    with open_writer(settings) as producer:
+        acquired = acquire(sources, settings, timings=clock)
+        began = time.perf_counter()
+        split_out = split(acquired.articles)
+        began = lap("split", began)
+        checked = validate(split_out.articles, split_out.events, settings, run_name)
+        dead = [*acquired.dead_letters, *split_out.dead_letters, *checked.dead_letters]
+        run = check_run(
+            len(acquired.outcomes),
+            checked.articles,
+            checked.events,
+            dead,
+            settings,
+            run_name=run_name,
+        )
+        began = lap("validate", began)
+        topics = publish_all(checked.articles, checked.events, dead, settings, producer=producer)
+        began = lap("publish", began)
     record_published(checked.articles, acquired.outcomes, settings)
     summary = summarize(acquired.outcomes, checked.articles, checked.events, dead, topics)
     summary.quality = {"run_name": run_name, **run.as_dict()}

@@ -108,8 +108,18 @@ class Settings(BaseSettings):
     )
 
     # Dedup ledger (pipeline/ledger.py)
-    ledger_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default sqlite:///{state_dir}/ledger.db."
+    ledger_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL (secret: it may hold a password); "
+        "default sqlite:///{state_dir}/ledger.db.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="Log level of the command line (Airflow sets its own)."
+    )
+    ledger_lock_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a SQLite ledger write waits for a lock held elsewhere.",
     )
     near_duplicate_distance: int = Field(
         default=3,
@@ -182,7 +192,10 @@ class Settings(BaseSettings):
     @property
     def resolved_ledger_url(self) -> str:
         """The ledger's SQLAlchemy URL: the configured one, else SQLite in the state dir."""
-        return self.ledger_url or f"sqlite:///{(self.state_dir / 'ledger.db').resolve()}"
+        url = self.ledger_url
+        if url is not None:  # model_copy(update=...) may set a plain string
+            return url.get_secret_value() if isinstance(url, SecretStr) else str(url)
+        return f"sqlite:///{(self.state_dir / 'ledger.db').resolve()}"
 
     def topic_for(self, event_type: str) -> str:
         """The Kafka topic that carries events of ``event_type``."""

@@ -48,6 +48,7 @@ def task_settings() -> Settings:
     options (bootstrap servers, SASL, TLS) in its extra JSON, as the Apache Kafka provider
     has them; options set in the environment win."""
     from pipeline.kafka.client import settings_with_connection
+    from pipeline.secrets import install_log_redaction
 
     settings = get_settings(**variable_overrides())
     try:
@@ -55,8 +56,11 @@ def task_settings() -> Settings:
 
         conn = Connection.get(KAFKA_CONN_ID)
     except Exception:  # no such connection, or not inside Airflow: the settings stand
-        return settings
-    return settings_with_connection(settings, dict(conn.extra_dejson or {}))
+        conn = None
+    if conn is not None:
+        settings = settings_with_connection(settings, dict(conn.extra_dejson or {}))
+    install_log_redaction(settings)  # also registers the secrets with Airflow's masker
+    return settings
 
 
 def _payload(

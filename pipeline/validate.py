@@ -696,6 +696,22 @@ def _validate_frames(
     Every suite of one call shares a run name; pass the pipeline run's id so that the
     article, event and run suites of one run are grouped in Data Docs and in the run record.
     """
+    try:
+        return _run_frames(frames_rows, id_column, settings, run_name)
+    except OSError as exc:
+        raise ValidationFailed(
+            f"the GX results store is not writable ({type(exc).__name__}: {exc.strerror}); "
+            "nothing was published",
+            source=str(settings.gx_results_dir),
+        ) from exc
+
+
+def _run_frames(
+    frames_rows: Mapping[str, list[dict[str, Any]]],
+    id_column: str,
+    settings: Settings,
+    run_name: str | None,
+) -> tuple[dict[int, list[str]], dict[str, bool], dict[str, Any]]:
     import pandas as pd
 
     runtime = get_runtime(settings)

@@ -329,13 +329,17 @@ class LocalBroker:
         self.stop()
         raise BrokerError(f"the broker was not ready after {timeout_s:.0f}s; see {self.log_file}")
 
-    def stop(self, timeout_s: float = 30.0) -> bool:
-        """Stop the broker's whole process group; True if one was running."""
+    def stop(self, timeout_s: float = 30.0, *, kill: bool = False) -> bool:
+        """Stop the broker's whole process group; True if one was running.
+
+        ``kill`` sends SIGKILL at once: the broker dies without a clean shutdown, as in a
+        crash (tests use it; the next start recovers its log).
+        """
         state = self.read_state()
         if state is None or not pid_alive(state.pid):
             return False
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(state.pid, signal.SIGTERM)
+            os.killpg(state.pid, signal.SIGKILL if kill else signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and pid_alive(state.pid):
             _reap(state.pid)

@@ -217,8 +217,10 @@ def settings_with_connection(settings: Settings, extra: dict[str, Any]) -> Setti
 
 def _secrets(settings: Settings) -> dict[str, Any]:
     """model_dump masks nothing but keeps SecretStr objects; pass them through as they are."""
+    from pydantic import SecretStr
+
     return {
-        name: getattr(settings, name)
-        for name in ("kafka_sasl_password", "kafka_ssl_password")
-        if getattr(settings, name) is not None
+        name: value
+        for name in type(settings).model_fields
+        if isinstance(value := getattr(settings, name), SecretStr)
     }

@@ -1,0 +1,87 @@
+"""Keeping credentials out of logs: which values are secret, and a filter that masks them.
+
+Credentials come only from settings (``SecretStr`` fields, filled from the environment) or
+Airflow Connections; nothing else holds one. Error messages name URLs without their
+passwords; as a second line of defence every log record the CLI or an Airflow task writes
+passes through a filter that replaces each known secret value with ``***``, and inside
+Airflow the values are registered with Airflow's own secrets masker too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from pydantic import SecretStr
+
+from pipeline.settings import Settings
+
+MASK = "***"
+# Shorter values would mask ordinary words; no real password is this short.
+MIN_SECRET_LENGTH = 4
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the settings hold: the ``SecretStr`` fields and the ledger URL's password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    values: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+    try:
+        password = make_url(settings.resolved_ledger_url).password
+    except ArgumentError:
+        password = None
+    if password:
+        values.append(str(password))
+    return sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by ``***``."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter that masks secret values in the formatted message and traceback."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = redact(message, self.secrets)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            # Format the traceback now, masked, so handlers print this text instead.
+            record.exc_text = redact(
+                logging.Formatter().formatException(record.exc_info), self.secrets
+            )
+            record.exc_info = None
+        return True
+
+
+def install_log_redaction(settings: Settings, logger: logging.Logger | None = None) -> None:
+    """Mask the settings' secrets in every handler of ``logger`` (the root logger by default)
+    and, inside Airflow, register them with Airflow's secrets masker."""
+    secrets = secret_values(settings)
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
+        handler.addFilter(RedactingFilter(secrets))
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # not inside Airflow
+        return
+    for secret in secrets:
+        mask_secret(secret)
