@@ -71,17 +71,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_log_redaction(settings: Settings, logger: logging.Logger | None = None) -> None:
-    """Mask the settings' secrets in every handler of ``logger`` (the root logger by default)
-    and, inside Airflow, register them with Airflow's secrets masker."""
+def install_log_redaction(
+    settings: Settings, logger: logging.Logger | None = None, *, airflow: bool = False
+) -> None:
+    """Mask the settings' secrets in every handler of ``logger`` (the root logger by default);
+    with ``airflow`` (inside a task) register them with Airflow's secrets masker too.
+
+    Only a task asks for Airflow's masker: importing it sets up Airflow's logging, which the
+    command line must not get."""
     secrets = secret_values(settings)
     target = logger or logging.getLogger()
     for handler in target.handlers:
         handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
         handler.addFilter(RedactingFilter(secrets))
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # not inside Airflow
+    if not airflow:
         return
+    from airflow.sdk.log import mask_secret
+
     for secret in secrets:
         mask_secret(secret)

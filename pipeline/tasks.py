@@ -59,7 +59,7 @@ def task_settings() -> Settings:
         conn = None
     if conn is not None:
         settings = settings_with_connection(settings, dict(conn.extra_dejson or {}))
-    install_log_redaction(settings)  # also registers the secrets with Airflow's masker
+    install_log_redaction(settings, airflow=True)
     return settings
 
 

@@ -12,6 +12,14 @@ _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DIGIT = re.compile(r"\d")
 
 
+def _plus(day: date, days: int) -> date | None:
+    """``day`` moved by ``days``; None past the ends of the calendar (years 1 and 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 def parse_iso_date(value: str | None) -> date | None:
     """The date part of an ISO 8601 date or datetime string; None when absent or invalid."""
     if not value:
@@ -109,7 +117,7 @@ class DateResolver:
             if (
                 not year_s
                 and ref is not None
-                and found > ref + timedelta(days=7)
+                and (found - ref).days > 7
                 and not self.is_future(text, m.start(), m.end())
             ):
                 try:
@@ -140,7 +148,9 @@ class DateResolver:
             }
             offset = offsets.get(m.group().lower().replace("’", "'"))
             if offset is not None:
-                found = deictic_ref + timedelta(days=offset)
+                found = _plus(deictic_ref, offset)
+                if found is None:
+                    return None
                 self.last_day = found
                 return found.isoformat()
         m = regex["weekday"].search(text)
@@ -149,19 +159,21 @@ class DateResolver:
             target = weekdays.get(m.group().lower())
             if target is not None:
                 found = self._weekday(text, m, target, deictic_ref)
+                if found is None:
+                    return None
                 self.last_day = found
                 return found.isoformat()
         return None
 
-    def _weekday(self, text: str, m: re.Match[str], target: int, ref: date) -> date:
+    def _weekday(self, text: str, m: re.Match[str], target: int, ref: date) -> date | None:
         """A weekday resolved by tense: "se retrouveront mardi" is the next Tuesday after
         ``ref``, "a déclaré mardi" the last one (``ref`` itself when it is that day)."""
         window = text[max(0, m.start() - 12) : m.end() + 12]
         if self._past.search(window):
-            return ref - timedelta(days=(ref.weekday() - target) % 7)
+            return _plus(ref, -((ref.weekday() - target) % 7))
         if self.is_future(text, m.start(), m.end()) or self._future.search(window):
             ahead = (target - ref.weekday()) % 7
             if ahead == 0 and not self._this.search(text[max(0, m.start() - 8) : m.start()]):
                 ahead = 7
-            return ref + timedelta(days=ahead)
-        return ref - timedelta(days=(ref.weekday() - target) % 7)
+            return _plus(ref, ahead)
+        return _plus(ref, -((ref.weekday() - target) % 7))
