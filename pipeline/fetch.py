@@ -1,12 +1,29 @@
 """Polite, bounded HTTP fetching and local page reading (I/O at the edge).
 
-:class:`Fetcher` is what the pipeline points at real sites: it refuses other schemes and
-private addresses (unless the settings allow them), honours robots.txt (cached per origin),
-spaces requests per host and bounds their concurrency, follows a capped number of
-redirects (loops detected), retries 5xx, 429 and connection errors with exponential backoff
-and jitter (honouring Retry-After), and bounds every response in time and size. Every
-failure is a :class:`~pipeline.errors.FetchError` with the reason and, for HTTP, the status.
-The ``httpx.Client`` is thread-safe, so one fetcher serves a whole thread pool.
+:class:`Fetcher` is what the pipeline points at real sites: it refuses other schemes, URLs
+with credentials and private addresses (unless the settings allow them), honours robots.txt
+(cached per origin), spaces requests per host and bounds their concurrency, follows a capped
+number of redirects (loops detected), retries 5xx, 429 and connection errors with
+exponential backoff and jitter (honouring Retry-After), and bounds every response in time
+and size. Every failure is a :class:`~pipeline.errors.FetchError` with the reason and, for
+HTTP, the status. The ``httpx.Client`` is thread-safe, so one fetcher serves a whole pool.
+
+Against hostile servers and URLs (issue #9; ``tests/unit/test_hostile_*.py``):
+
+- Addresses are checked twice: every address the host name resolves to before the request
+  (:func:`check_destination`), then the socket's actual peer once connected, before the body
+  is read, so a name that re-resolves to a private address between the two (DNS rebinding)
+  is refused too. The request itself has reached that peer by then; its answer is not read.
+- The client ignores proxies from the environment (``HTTP(S)_PROXY``, ``ALL_PROXY``): a
+  proxy would resolve names itself and hide the real peer from the check above, so proxies
+  are not supported. CA bundles from ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` still apply.
+- Content-Encoding is decoded here, not by httpx, from raw bytes, at most 1 MiB per step:
+  a gzip bomb (GBs of zeros in a few MB) is refused once ``fetch_max_bytes`` decoded bytes
+  are exceeded, never holding more than that. Only gzip and deflate are advertised and
+  accepted; stacked or other encodings are refused. Gzip feeds (``application/gzip``) are
+  decompressed under the same bound.
+- URLs with userinfo (``user:password@``) are refused, and every URL the fetcher puts into
+  an error has its userinfo redacted (:func:`redact_url`).
 """
 
 from __future__ import annotations
@@ -17,6 +34,7 @@ import random
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +46,7 @@ from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 from pipeline.errors import FetchError, RefusedURLError, RobotsDisallowed
+from pipeline.secrets import redact_url
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,7 +68,14 @@ FEED_TYPES: tuple[str, ...] = (
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_MAX_BYTES = 512 * 1024
+ACCEPT_ENCODING = "gzip, deflate"
+DECODE_STEP = 1024 * 1024  # decoded bytes per zlib call: the most one compressed read can add
 _BINARY_MAGIC = (b"\x89PNG", b"%PDF", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
+# C0 control bytes that no text page holds (tab, newlines, form feed and ESC are text).
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 11, 12, 13, 27))
+_ALLOW_HINT = "allow with PIPELINE_ALLOWED_NETWORKS or PIPELINE_ALLOW_PRIVATE_ADDRESSES"
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (IPv4-compatible, NAT64).
+_EMBEDS_IPV4 = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("64:ff9b::/96"))
 
 
 @dataclass(frozen=True)
@@ -80,44 +106,127 @@ def read_saved_page(path: Path) -> FetchedPage:
     return FetchedPage(source=str(path), url=path.resolve().as_uri(), body=body)
 
 
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` stands for: a numeric form (``2130706433``, ``0x7f.1``, ``127.1``
+    as the C library reads them) without DNS, else every address the resolver returns."""
+    try:
+        return [str(ipaddress.ip_address(host.split("%", 1)[0]))]
+    except ValueError:
+        pass
+    try:
+        return [socket.inet_ntoa(socket.inet_aton(host))]
+    except (OSError, UnicodeError, ValueError):
+        pass
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """What makes ``ip`` a non-public address (``loopback``, ``link-local`` ...), or None."""
+    for kind, flag in (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+    ):
+        if flag:
+            return kind
+    return None if ip.is_global else "reserved or shared"
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, compatible, NAT64, 6to4)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _EMBEDS_IPV4) and int(ip) & 0xFFFFFFFF > 1:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def check_address(address: str, host: str, url: str, settings: Settings) -> None:
+    """Refuse ``address`` (one address of ``host``) unless it is public or allowed.
+
+    An IPv6 address carrying an IPv4 one (``::ffff:127.0.0.1``) is judged by both.
+
+    Raises:
+        RefusedURLError: "refused address X of HOST: loopback ..." and how to allow it.
+    """
+    if settings.allow_private_addresses:
+        return
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and (v4 := _embedded_ipv4(ip)) is not None:
+        candidates.insert(0, v4)
+    allowed = [ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks]
+    if any(c.version == net.version and c in net for c in candidates for net in allowed):
+        return
+    for candidate in candidates:
+        kind = _not_public(candidate)
+        if kind is not None:
+            shown = f"{candidate} (in {ip})" if candidate is not ip else str(ip)
+            raise RefusedURLError(
+                f"refused address {shown} of {host}: {kind}, not a public address ({_ALLOW_HINT})",
+                source=redact_url(url),
+            )
+
+
 def check_destination(url: str, settings: Settings) -> None:
     """Refuse anything but http(s) to public addresses, unless the settings allow it.
 
     Every address the host resolves to is checked, so a name pointing at 127.0.0.1 or at
-    a cloud metadata endpoint (169.254.169.254) is refused as well as the literal address.
+    a cloud metadata endpoint (169.254.169.254) is refused as well as the literal address,
+    and so are numeric spellings (``http://2130706433/``, ``http://0x7f.0.0.1/``). A URL with
+    userinfo is refused whatever its host: credentials are never sent, nor repeated.
 
     Raises:
-        RefusedURLError: another scheme, no host, or a private/loopback/link-local address.
+        RefusedURLError: another scheme, credentials, no host, or a non-public address.
         FetchError: the host name does not resolve.
     """
-    parts = urlsplit(url)
+    safe = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise RefusedURLError(f"malformed URL: {exc}", source=safe) from exc
     if parts.scheme not in ("http", "https"):
         raise RefusedURLError(
             f"unsupported scheme {parts.scheme or '(none)'}: only http(s) URLs are fetched",
-            source=url,
+            source=safe,
         )
-    host = parts.hostname
+    if "@" in parts.netloc:
+        raise RefusedURLError(
+            "credentials in the URL (user:password@host): refused, they are never sent",
+            source=safe,
+        )
     if not host:
-        raise RefusedURLError("URL without a host", source=url)
+        raise RefusedURLError("URL without a host", source=safe)
     if settings.allow_private_addresses:
         return
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError) as exc:
-        raise FetchError(f"cannot resolve host {host}: {exc}", source=url) from exc
-    allowed = [ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks]
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if ip.is_global or any(ip.version == net.version and ip in net for net in allowed):
-            continue
-        raise RefusedURLError(
-            f"refused address {ip} of {host}: private, loopback or link-local "
-            "(allow with PIPELINE_ALLOWED_NETWORKS or PIPELINE_ALLOW_PRIVATE_ADDRESSES)",
-            source=url,
-        )
+        addresses = _resolve(host, port)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise FetchError(f"cannot resolve host {host}: {exc}", source=safe) from exc
+    for address in addresses:
+        check_address(address, host, url, settings)
+
+
+def check_peer(response: httpx.Response, url: str, settings: Settings) -> None:
+    """Refuse a response whose socket is connected to a non-public address (DNS rebinding:
+    the name resolved to a public address when checked, to a private one when connecting).
+
+    Responses without a socket (test transports) have nothing to check.
+    """
+    if settings.allow_private_addresses:
+        return
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    check_address(str(peer[0]), urlsplit(url).hostname or "", url, settings)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -137,9 +246,107 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def looks_binary(body: bytes) -> bool:
-    """True for images, archives, PDFs and anything with NUL bytes near the start."""
+    """True for images, archives, PDFs and anything with NUL bytes or many C0 control
+    bytes (which text never holds) near the start."""
     head = body[:1024]
-    return head.startswith(_BINARY_MAGIC) or b"\x00" in head
+    if head.startswith(_BINARY_MAGIC) or b"\x00" in head:
+        return True
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls > max(8, len(head) // 32)
+
+
+class ContentDecoder:
+    """Bounded Content-Encoding decoding (gzip, deflate or identity) of raw body chunks.
+
+    zlib is asked for at most :data:`DECODE_STEP` bytes per call, so one compressed chunk
+    never expands in memory beyond that, however high its ratio; the caller counts the
+    pieces against its size cap and stops as soon as it is exceeded.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib: zlib._Decompress | None = None
+        self._raw_deflate: zlib._Decompress | None = None  # tried when zlib's header is not
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send
+            self._zlib = zlib.decompressobj()
+            self._raw_deflate = zlib.decompressobj(-zlib.MAX_WBITS)
+
+    @classmethod
+    def for_header(cls, value: str) -> ContentDecoder:
+        """The decoder of a Content-Encoding header value.
+
+        Raises:
+            ValueError: stacked encodings, or one other than gzip and deflate.
+        """
+        codings = [c.strip().lower() for c in value.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1:
+            raise ValueError(f"stacked Content-Encoding {', '.join(codings)} is not accepted")
+        if codings and codings[0] not in ("gzip", "x-gzip", "deflate"):
+            raise ValueError(
+                f"unsupported Content-Encoding {codings[0]} (only gzip and deflate are accepted)"
+            )
+        return cls(codings[0] if codings else "identity")
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of one raw chunk, :data:`DECODE_STEP` bytes at most each.
+
+        Raises:
+            zlib.error: the data is not valid for its encoding.
+        """
+        if self._zlib is None:
+            if data:
+                yield data
+            return
+        while not self._zlib.eof:
+            try:
+                out = self._zlib.decompress(data, DECODE_STEP)
+            except zlib.error:
+                if self._raw_deflate is None:
+                    raise
+                self._zlib, self._raw_deflate = self._raw_deflate, None
+                continue
+            self._raw_deflate = None
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) < DECODE_STEP:
+                break  # input used up and nothing pending (a full step may leave some)
+
+    @property
+    def identity(self) -> bool:
+        """No Content-Encoding: the raw bytes are the body."""
+        return self._zlib is None
+
+    def flush(self) -> bytes:
+        """What zlib still holds at the end of the body (a truncated stream gives its part)."""
+        if self._zlib is None or self._zlib.eof:
+            return b""
+        return self._zlib.flush()
+
+
+def gunzip_bounded(body: bytes, max_bytes: int) -> bytes | None:
+    """``body`` (gzip) decompressed, or None when it decodes to more than ``max_bytes``.
+
+    Raises:
+        zlib.error: not valid gzip data.
+    """
+    decoder = ContentDecoder("gzip")
+
+    def pieces_of() -> Iterator[bytes]:
+        yield from decoder.decode(body)
+        yield decoder.flush()
+
+    pieces: list[bytes] = []
+    size = 0
+    for piece in pieces_of():
+        size += len(piece)
+        if size > max_bytes:
+            return None
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 class HostLimiter:
@@ -259,7 +466,7 @@ class Fetcher:
             result, attempts = self._with_retries(current, accept, max_bytes, delay)
             if isinstance(result, FetchedPage):
                 return FetchedPage(
-                    source=url,
+                    source=redact_url(url),
                     url=result.url,
                     body=result.body,
                     status=result.status,
@@ -270,16 +477,17 @@ class Fetcher:
                 )
             target = urljoin(current, result.location)
             if target in chain:
+                loop = [*chain[chain.index(target) :], target]
                 raise FetchError(
-                    f"redirect loop: {' -> '.join([*chain[chain.index(target) :], target])}",
-                    source=url,
+                    f"redirect loop: {' -> '.join(map(redact_url, loop))}",
+                    source=redact_url(url),
                     http_status=result.status,
                 )
             chain.append(target)
             current = target
         raise FetchError(
             f"more than {self.settings.fetch_max_redirects} redirects",
-            source=url,
+            source=redact_url(url),
             http_status=result.status,
         )
 
@@ -296,7 +504,7 @@ class Fetcher:
                 if attempt + 1 >= attempts:
                     raise FetchError(
                         f"{retry.error.reason} (gave up after {attempts} attempts)",
-                        source=url,
+                        source=redact_url(url),
                         **retry.error.context,
                     ) from retry
                 wait = self._backoff(attempt, retry.retry_after)
@@ -304,7 +512,7 @@ class Fetcher:
                     raise FetchError(
                         f"{retry.error.reason}: Retry-After {retry.retry_after:.0f} s is longer "
                         f"than the {self.settings.fetch_backoff_max_s:.0f} s cap",
-                        source=url,
+                        source=redact_url(url),
                         **retry.error.context,
                     ) from retry
                 self._sleep(wait)
@@ -325,15 +533,17 @@ class Fetcher:
         import httpx
 
         deadline = time.monotonic() + self.settings.fetch_timeout_s
+        safe = redact_url(url)
         try:
             with self.http.stream("GET", url) as response:
+                check_peer(response, url, self.settings)
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
                     location = response.headers.get("location")
                     if not location:
                         raise FetchError(
                             f"HTTP {status} redirect without a Location",
-                            source=url,
+                            source=safe,
                             http_status=status,
                         )
                     return _Redirect(location, status)
@@ -341,53 +551,40 @@ class Fetcher:
                     raise _Retryable(
                         FetchError(
                             f"HTTP {status} {response.reason_phrase}",
-                            source=url,
+                            source=safe,
                             http_status=status,
                         ),
                         parse_retry_after(response.headers.get("retry-after")),
                     )
                 if status >= 400:
                     raise FetchError(
-                        f"HTTP {status} {response.reason_phrase}", source=url, http_status=status
+                        f"HTTP {status} {response.reason_phrase}", source=safe, http_status=status
                     )
                 mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if accept is not None and mime and mime not in accept:
                     raise FetchError(
-                        f"not an HTML page: content-type {mime}", source=url, http_status=status
+                        f"not an HTML page: content-type {mime}", source=safe, http_status=status
                     )
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
                     raise FetchError(
                         f"page larger than {max_bytes} bytes (Content-Length {declared})",
-                        source=url,
+                        source=safe,
                         http_status=status,
                     )
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchError(
-                            f"page larger than {max_bytes} bytes", source=url, http_status=status
-                        )
-                    if time.monotonic() > deadline:
-                        raise _Retryable(
-                            FetchError(
-                                f"body not received within {self.settings.fetch_timeout_s} s",
-                                source=url,
-                                http_status=status,
-                            )
-                        )
-                    chunks.append(chunk)
-                body = b"".join(chunks)
-                if accept is not None and looks_binary(body) and not _is_gzip_feed(mime, body):
+                body = self._read_body(response, url, max_bytes, deadline)
+                if accept is not None and (not body or body.isspace()):
+                    raise FetchError("empty body", source=safe, http_status=status)
+                if _is_gzip_feed(mime, body):
+                    body = self._gunzip_feed(body, url, max_bytes, status)
+                elif accept is not None and looks_binary(body):
                     raise FetchError(
                         f"binary content, not an HTML page (content-type {mime or 'missing'})",
-                        source=url,
+                        source=safe,
                         http_status=status,
                     )
                 return FetchedPage(
-                    source=url,
+                    source=safe,
                     url=str(response.url),
                     body=body,
                     status=status,
@@ -395,9 +592,71 @@ class Fetcher:
                     charset=_declared_charset(response.headers.get("content-type", "")),
                 )
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise _Retryable(FetchError(f"{type(exc).__name__}: {exc}", source=url)) from exc
+            raise _Retryable(FetchError(f"{type(exc).__name__}: {exc}", source=safe)) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc}", source=url) from exc
+            raise FetchError(f"{type(exc).__name__}: {exc}", source=safe) from exc
+
+    def _read_body(
+        self, response: httpx.Response, url: str, max_bytes: int, deadline: float
+    ) -> bytes:
+        """The body, decoded from its Content-Encoding, refused past ``max_bytes`` decoded
+        bytes or the deadline; raw chunks are read and decoded one bounded step at a time."""
+        safe = redact_url(url)
+        status = response.status_code
+        try:
+            decoder = ContentDecoder.for_header(response.headers.get("content-encoding", ""))
+        except ValueError as exc:
+            raise FetchError(str(exc), source=safe, http_status=status) from exc
+        encoded = "" if decoder.identity else f" once decoded (Content-Encoding {decoder.encoding})"
+
+        def pieces() -> Iterator[bytes]:
+            for raw in response.iter_raw():
+                yield from decoder.decode(raw)
+            yield decoder.flush()
+
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for piece in pieces():
+                size += len(piece)
+                if size > max_bytes:
+                    raise FetchError(
+                        f"page larger than {max_bytes} bytes{encoded}",
+                        source=safe,
+                        http_status=status,
+                    )
+                if time.monotonic() > deadline:
+                    raise _Retryable(
+                        FetchError(
+                            f"body not received within {self.settings.fetch_timeout_s} s",
+                            source=safe,
+                            http_status=status,
+                        )
+                    )
+                chunks.append(piece)
+        except zlib.error as exc:
+            raise FetchError(
+                f"broken {decoder.encoding} Content-Encoding: {exc}",
+                source=safe,
+                http_status=status,
+            ) from exc
+        return b"".join(chunks)
+
+    def _gunzip_feed(self, body: bytes, url: str, max_bytes: int, status: int) -> bytes:
+        """A gzip feed or sitemap (``application/gzip``), decompressed under the size cap."""
+        try:
+            feed = gunzip_bounded(body, max_bytes)
+        except zlib.error as exc:
+            raise FetchError(
+                f"broken gzip feed: {exc}", source=redact_url(url), http_status=status
+            ) from exc
+        if feed is None:
+            raise FetchError(
+                f"gzip feed larger than {max_bytes} bytes once decompressed",
+                source=redact_url(url),
+                http_status=status,
+            )
+        return feed
 
     def _check_robots(self, url: str) -> float:
         """Raise when robots.txt disallows ``url``; return the Crawl-delay (0 when none)."""
@@ -416,16 +675,17 @@ class Fetcher:
                 entry = self._load_robots(origin)
                 self._robots[origin] = entry
         if entry.error is not None:
-            raise FetchError(
+            error = RefusedURLError if isinstance(entry.error, RefusedURLError) else FetchError
+            raise error(
                 f"robots.txt unavailable, not fetching: {entry.error.reason}",
-                source=url,
+                source=redact_url(url),
                 http_status=entry.error.context.get("http_status"),
             )
         if entry.parser is None:
             return 0.0
         agent = self.settings.user_agent
         if not entry.parser.can_fetch(agent, url):
-            raise RobotsDisallowed("disallowed by robots.txt", source=url)
+            raise RobotsDisallowed("disallowed by robots.txt", source=redact_url(url))
         delay = entry.parser.crawl_delay(agent)
         return min(float(delay or 0.0), self.settings.fetch_backoff_max_s)
 
@@ -458,16 +718,28 @@ def _declared_charset(content_type: str) -> str | None:
 
 
 def make_http_client(settings: Settings) -> httpx.Client:
-    """An httpx client that never follows redirects itself (the fetcher checks each hop)."""
+    """An httpx client that never follows redirects itself (the fetcher checks each hop).
+
+    Proxies from the environment (``HTTP_PROXY``, ``ALL_PROXY``) are not used: a proxy
+    resolves host names itself, so the address checks would see the proxy's address, not the
+    site's. The explicit transport (which keeps ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``) and
+    ``trust_env=False`` both keep httpx from mounting them. Only the encodings
+    :class:`ContentDecoder` decodes under the size cap are advertised.
+    """
     import httpx
 
+    transport = httpx.HTTPTransport(
+        limits=httpx.Limits(max_connections=max(settings.fetch_concurrency, 4)), trust_env=True
+    )
     return httpx.Client(
+        transport=transport,
         timeout=httpx.Timeout(settings.fetch_timeout_s, connect=settings.fetch_connect_timeout_s),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=max(settings.fetch_concurrency, 4)),
+        trust_env=False,
         headers={
             "User-Agent": settings.user_agent,
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.5",
+            "Accept-Encoding": ACCEPT_ENCODING,
         },
     )
 

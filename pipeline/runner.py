@@ -164,6 +164,7 @@ def _extract_one(candidate: Candidate, fetched: _Fetched, settings: Settings) ->
             fetched.body,
             fetched.url,
             min_chars=settings.min_article_chars,
+            max_chars=settings.max_article_chars,
             language_hint=candidate.language,
             charset=fetched.charset,
         )

@@ -10,6 +10,7 @@ Airflow the values are registered with Airflow's own secrets masker too.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 from pydantic import SecretStr
@@ -19,6 +20,15 @@ from pipeline.settings import Settings
 MASK = "***"
 # Shorter values would mask ordinary words; no real password is this short.
 MIN_SECRET_LENGTH = 4
+# The userinfo of a URL anywhere in a text: scheme, then everything up to the last "@"
+# before the path, query, fragment or a space.
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a URL, or a message with URLs) with every URL's ``user:password@`` replaced
+    by ``***@``: safe to log and to put in a dead letter."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -49,23 +59,22 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that masks secret values in the formatted message and traceback."""
+    """A handler filter that masks secret values and URL credentials in the formatted
+    message and traceback."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = list(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        masked = redact(message, self.secrets)
+        masked = redact_url(redact(message, self.secrets))
         if masked != message:
             record.msg, record.args = masked, ()
         if record.exc_info and record.exc_info[1] is not None:
             # Format the traceback now, masked, so handlers print this text instead.
-            record.exc_text = redact(
-                logging.Formatter().formatException(record.exc_info), self.secrets
+            record.exc_text = redact_url(
+                redact(logging.Formatter().formatException(record.exc_info), self.secrets)
             )
             record.exc_info = None
         return True

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
 
     # Extraction / validation
     min_article_chars: int = 250
+    # 200,000 characters are at most 800 kB of UTF-8: the article's message stays under
+    # Kafka's default 1 MB record limit (message.max.bytes, max.request.size).
+    max_article_chars: int = Field(default=200_000, gt=0)
     supported_languages: tuple[str, ...] = Field(
         default=SUPPORTED_LANGUAGES,
         description="Languages the splitter handles; articles in others are dead-lettered.",

@@ -20,15 +20,15 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import yaml
 
-from pipeline.errors import DiscoveryError, FetchError, RobotsDisallowed
-from pipeline.fetch import FEED_TYPES, Fetcher
+from pipeline.errors import DiscoveryError, FetchError, RefusedURLError, RobotsDisallowed
+from pipeline.fetch import FEED_TYPES, Fetcher, check_destination, redact_url
 from pipeline.settings import Settings
 
 PAGE_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
@@ -344,5 +344,21 @@ def discover(
             found.extend(_expand(SourceSpec("auto", str(source)), settings, fetcher))
     unique: dict[str, Candidate] = {}
     for candidate in found:
+        candidate = _without_credentials(candidate, settings)
         unique.setdefault(candidate.target, candidate)
     return list(unique.values())
+
+
+def _without_credentials(candidate: Candidate, settings: Settings) -> Candidate:
+    """The candidate with the userinfo of its URLs masked (``http://***@host/``); a URL with
+    credentials is refused here, so no outcome, dead letter, log or XCom holds the password."""
+    target, source = redact_url(candidate.target), redact_url(candidate.source)
+    if (target, source) == (candidate.target, candidate.source):
+        return candidate
+    failure = candidate.failure
+    if target != candidate.target and failure is None and candidate.skip_reason is None:
+        try:
+            check_destination(candidate.target, settings)  # raises before any DNS lookup
+        except RefusedURLError as exc:
+            failure = {"stage": exc.stage, "reason": exc.reason, "error_type": type(exc).__name__}
+    return replace(candidate, target=target, source=source, failure=failure)

@@ -2,7 +2,8 @@
 
 One ``acquire`` over all of them (fetched concurrently) must return one outcome per URL,
 in order, with no exception escaping; failures carry stage, reason and HTTP status and
-have a dead letter; unchanged/skipped pages do not.
+have a dead letter; unchanged/skipped pages do not. Hostile pages and URLs (issue #9) have
+their own suites: ``test_hostile_pages.py`` and ``test_hostile_urls.py``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import pytest
 import trafilatura
 
 from pipeline import runner
-from pipeline.errors import FetchError, RefusedURLError, RobotsDisallowed
+from pipeline.errors import FetchError, RobotsDisallowed
 from pipeline.extract import EXTRACTION_OPTIONS
-from pipeline.fetch import Fetcher, HostLimiter, check_destination, parse_retry_after
-from pipeline.settings import Settings
+from pipeline.fetch import Fetcher, HostLimiter, parse_retry_after
 from tests.conftest import fetch_settings
 from tests.support.fault_server import FaultServer
 
@@ -147,21 +147,6 @@ def test_robots_can_be_ignored_when_the_settings_say_so(
     settings = fetch_settings(tmp_path, respect_robots=False)
     with Fetcher(settings) as fetcher:
         assert fetcher.fetch(fault_server.page_url("en-005", "private")).status == 200
-
-
-def test_private_addresses_are_refused_unless_allowed(tmp_path: Path) -> None:
-    strict = Settings(state_dir=tmp_path)
-    for url in ("http://127.0.0.1/", "http://localhost/", "http://10.1.2.3/", "http://[::1]/"):
-        with pytest.raises(RefusedURLError, match="refused address"):
-            check_destination(url, strict)
-    with pytest.raises(RefusedURLError, match=r"refused address 169\.254\.169\.254"):
-        check_destination("http://169.254.169.254/", fetch_settings(tmp_path))  # loopback only
-    check_destination("http://127.0.0.1:8080/", fetch_settings(tmp_path))
-    check_destination(
-        "http://10.1.2.3/", Settings(state_dir=tmp_path, allow_private_addresses=True)
-    )
-    with pytest.raises(RefusedURLError, match="unsupported scheme"):
-        check_destination("ftp://example.org/x", strict)
 
 
 def test_host_limiter_spaces_requests_to_one_host() -> None:

@@ -38,6 +38,7 @@ def test_log_records_are_masked_in_messages_arguments_and_tracebacks(tmp_path: P
     try:
         logger.warning("connecting with %s", "sasl-secret-1")
         logger.warning("url postgresql://pipeline:db-secret-3@db.example/ledger")
+        logger.warning("redirected to %s", "https://reader:hunter22@news.example/a")
         try:
             raise ValueError("bad password ssl-secret-2")
         except ValueError:
@@ -47,4 +48,5 @@ def test_log_records_are_masked_in_messages_arguments_and_tracebacks(tmp_path: P
     out = stream.getvalue()
     assert "secret-" not in out
     assert out.startswith(f"connecting with {MASK}\nurl {MASK}\n")  # the ledger URL is secret
+    assert "redirected to https://***@news.example/a" in out and "hunter22" not in out
     assert f"ValueError: bad password {MASK}" in out  # the traceback is kept, masked

@@ -86,6 +86,25 @@ def test_feeds_and_sitemaps_list_the_pages(
     assert len(found) == 60 and not any(c.skip_reason or c.failure for c in found)
 
 
+def test_a_gzipped_sitemap_is_read_and_a_gzip_bomb_refused(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """``application/gzip`` sitemaps are decompressed by the fetcher, under its size cap: a
+    256 MiB sitemap of zeros (260 kB on the wire) is a failed source, not a 256 MiB string."""
+    listing = tmp_path / "s.yaml"
+    listing.write_text(
+        f"sources:\n  - sitemap: {fault_server.url}/sitemap-pages.xml.gz?only=fr-001,en-002\n"
+        f"  - sitemap: {fault_server.url}/hostile/bomb/sitemap.xml.gz\n"
+    )
+    found = discover([str(listing)], fetch_settings(tmp_path))
+    assert [c.target for c in found[:2]] == [
+        fault_server.page_url("fr-001"),
+        fault_server.page_url("en-002"),
+    ]
+    assert found[2].failure is not None
+    assert "gzip feed larger than 2000000 bytes" in found[2].failure["reason"]
+
+
 def test_a_homepage_leads_to_its_feed(fault_server: FaultServer, tmp_path: Path) -> None:
     listing = tmp_path / "s.yaml"
     listing.write_text(f"sources:\n  - homepage: {fault_server.url}/\n    language: fr\n")
