@@ -131,3 +131,13 @@ def fetch_settings(tmp_path: Path, **overrides: object) -> Settings:
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the figures the tests measured (see ``tests/support/figures.py``)."""
+    from tests.support.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("figures measured by the tests")
+        for text in FIGURES:
+            terminalreporter.write_line(text)

@@ -13,6 +13,7 @@ import pytest
 from pipeline.airflow_local import AirflowServices
 from pipeline.consumer import TypedConsumer
 from pipeline.settings import Settings
+from tests.support.figures import figure
 
 pytestmark = pytest.mark.integration
 
@@ -66,8 +67,8 @@ def test_scheduler_runs_the_dag_from_the_rest_api_without_duplicates(
     duplicates = {
         topic: sum(n - 1 for n in Counter(ids).values() if n > 1) for topic, ids in after.items()
     }
-    print(
-        f"\nAirflow services ready in {ready:.1f}s; first run {first_run:.1f}s; "
+    figure(
+        f"Airflow services ready in {ready:.1f}s; first run {first_run:.1f}s; "
         f"whole test {total:.1f}s; duplicates per topic after 3 runs: {duplicates}"
     )
     assert duplicates == dict.fromkeys(kafka_settings.all_topics, 0)

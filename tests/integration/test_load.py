@@ -25,6 +25,7 @@ from pipeline.consumer import TypedConsumer
 from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings
 from tests.conftest import CORPUS
+from tests.support.figures import figure
 
 pytestmark = pytest.mark.integration
 ARTICLES = int(os.environ.get("PIPELINE_LOAD_ARTICLES", "2000"))
@@ -130,8 +131,8 @@ def test_two_thousand_articles_in_one_run_lose_nothing(
     # Bounded: the fetch queue never exceeds its bound; memory stays well under 1 GiB.
     bound = 2 * settings.fetch_concurrency
     growth = memory.peak - memory.start
-    print(
-        f"\nload: {ARTICLES} pages in {seconds:.0f} s ({ARTICLES / seconds:.1f} pages/s), "
+    figure(
+        f"load: {ARTICLES} pages in {seconds:.0f} s ({ARTICLES / seconds:.1f} pages/s), "
         f"{summary.ingested} ingested, {summary.failed} failed, "
         f"{sum(events.values())} events, {len(page_failures)} page dead letters; "
         f"fetch queue max {in_flight['max']} (bound {bound}); "

@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, Phase, event, given, seed, settings
 from hypothesis import strategies as st
 
 from pipeline.charset import decode_html
+from tests.support.figures import figure
 from tests.unit.test_extract_properties import PROSE, outcome, run_chain_twice, trees
 
 FUZZ_EXAMPLES = int(os.environ.get("PIPELINE_FUZZ_EXAMPLES") or 350)
@@ -264,8 +265,8 @@ def test_mutated_corpus_pages_keep_the_contract(
     finally:
         with capsys.disabled():
             summary = ", ".join(f"{n} {what}" for what, n in stats.most_common())
-            print(
-                f"\nfuzz html->events: {summary} in {time.perf_counter() - started:.0f} s "
+            figure(
+                f"fuzz html->events: {summary} in {time.perf_counter() - started:.0f} s "
                 f"(max_examples {FUZZ_EXAMPLES}); seed {run_seed}: replay with "
                 f"PIPELINE_FUZZ_SEED={run_seed} PIPELINE_FUZZ_EXAMPLES={FUZZ_EXAMPLES}"
             )

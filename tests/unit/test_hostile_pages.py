@@ -44,6 +44,7 @@ from tests.support.fault_server import (
     mixed_encodings,
     truncated,
 )
+from tests.support.figures import figure
 
 MIB = 1024 * 1024
 MAX_BYTES = 10 * MIB  # the default fetch_max_bytes: the 5-MB line fits, the 50-MB page not
@@ -222,19 +223,20 @@ def report(
     assert child.returncode == 0, child.stderr[-3000:]
     rows = [json.loads(line[len(MARK) :]) for line in child.stdout.splitlines() if MARK in line]
     summary = rows.pop()["summary"]
-    print(f"\n{'page':48} {'seconds':>7} {'+MiB':>6}  outcome")
+    lines = [f"hostile pages:\n{'page':48} {'seconds':>7} {'+MiB':>6}  outcome"]
     for row in rows:
         where = f"{row['stage']}: {row['reason']}" if row["outcome"] == "failed" else ""
         extra = f" ({row['text_chars']} chars, {row['events']} events)" if not where else ""
-        print(
+        lines.append(
             f"{row['path']:48} {row['seconds']:7.2f} {row['growth_mib']:6.1f}  "
             f"{row['outcome']}{extra} {where[:110]}"
         )
-    print(
+    lines.append(
         f"child: {wall:.1f} s in all, warm-up {summary['warm_up_s']:.1f} s, baseline RSS "
         f"{summary['baseline_mib']:.0f} MiB, peak {summary['peak_mib']:.0f} MiB (growth "
         f"{summary['growth_mib']:.0f} MiB; per-page peaks: {summary['per_page_peaks']})"
     )
+    figure("\n".join(lines))
     return {"summary": summary, **{row["path"]: row for row in rows}}
 
 
