@@ -8,14 +8,18 @@ of one of these models. ``python -m pipeline schemas`` writes their JSON Schemas
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 EventType = Literal["statement", "military_update", "commitment"]
+DatePrecision = Literal["day", "month", "year"]
+DATE_SOURCES: tuple[str, ...] = ("metadata", "url", "text")
+_FIRST_OF = {"month": re.compile(r"\d{4}-\d{2}-01"), "year": re.compile(r"\d{4}-01-01")}
 
 
 def utc_now() -> datetime:
@@ -72,6 +76,7 @@ class Article(_Frozen):
             url=self.url,
             title=self.title,
             published_at=self.published_at,
+            published_at_source=self.published_at_source,
             language=self.language,
             source=self.source,
         )
@@ -84,6 +89,10 @@ class ArticleRef(_Frozen):
     url: str
     title: str | None = None
     published_at: str | None = None
+    published_at_source: str | None = Field(
+        default=None,
+        description="Where published_at was found: metadata, url or text (since 1.1.0).",
+    )
     language: str | None = None
     source: str | None = None
 
@@ -142,23 +151,77 @@ class Extractor(_Frozen):
 
 
 class Event(_Frozen):
-    """One typed event found in one article."""
+    """One typed event found in one article, with three clocks.
+
+    * when it happened: ``occurred_at`` + ``occurred_at_precision`` (None when the text
+      does not say);
+    * when the article was published: ``article.published_at`` + ``article.published_at_source``;
+    * when the pipeline read it: ``ingested_at``.
+
+    ``occurred_at`` is always a full ISO date, ``YYYY-MM-DD``, whatever the precision: a
+    month is its first day ("in March 2024" -> ``2024-03-01``, precision ``month``), a
+    year its 1 January (``2023-01-01``, precision ``year``). Consumers of schema 1.0.0
+    parse ``occurred_at`` as a date and keep working; sorting and range queries stay
+    plain string or date comparisons; ``occurred_at_precision`` says how much of the date
+    is meaningful. (``YYYY-MM``/``YYYY`` would be ISO 8601 too, but would break every
+    consumer that parses the field as a date, e.g. ``date.fromisoformat``.)
+
+    A document without ``occurred_at_precision`` (schema 1.0.0, whose dates were all days)
+    is read with precision ``day`` when ``occurred_at`` is set.
+    """
 
     event_id: str = Field(description="Deterministic: same article content, same id.")
     event_type: EventType
     schema_version: str = SCHEMA_VERSION
     article: ArticleRef
-    occurred_at: str | None = Field(default=None, description="ISO date when the text says.")
+    occurred_at: str | None = Field(
+        default=None,
+        description=(
+            "ISO date (YYYY-MM-DD) when the text says when the event happened; the first day "
+            "of the month or year when occurred_at_precision is month or year."
+        ),
+    )
+    occurred_at_precision: DatePrecision | None = Field(
+        default=None,
+        description=(
+            "How much of occurred_at is meaningful: day, month or year; null exactly when "
+            "occurred_at is null (since 1.1.0)."
+        ),
+    )
     evidence: Evidence
     details: Details
     confidence: float = Field(ge=0.0, le=1.0)
     extractor: Extractor
     ingested_at: datetime = Field(default_factory=utc_now)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_precision(cls, data: Any) -> Any:
+        """Schema 1.0.0 documents carry no precision; their dates were all days."""
+        if (
+            isinstance(data, dict)
+            and data.get("occurred_at") is not None
+            and "occurred_at_precision" not in data
+        ):
+            return {**data, "occurred_at_precision": "day"}
+        return data
+
     @model_validator(mode="after")
     def _details_match_type(self) -> Event:
         if self.details.kind != self.event_type:
             raise ValueError(f"details of kind {self.details.kind} on a {self.event_type} event")
+        return self
+
+    @model_validator(mode="after")
+    def _precision_matches_date(self) -> Event:
+        if (self.occurred_at is None) != (self.occurred_at_precision is None):
+            raise ValueError("occurred_at_precision must be null exactly when occurred_at is")
+        first_of = _FIRST_OF.get(self.occurred_at_precision or "")
+        if first_of is not None and not first_of.fullmatch(self.occurred_at or ""):
+            raise ValueError(
+                f"a {self.occurred_at_precision}-precision occurred_at is the first day of "
+                f"its {self.occurred_at_precision}, not {self.occurred_at!r}"
+            )
         return self
 
     @staticmethod

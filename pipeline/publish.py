@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import PublishError
-from pipeline.models import Article, DeadLetter, Event
+from pipeline.models import SCHEMA_VERSION, Article, DeadLetter, Event
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
             group=record_group(record),
             value=_json(record),
             headers=_headers(
-                record.article_id, "news.article", record.ingested_at.isoformat(), "1.0.0"
+                record.article_id, "news.article", record.ingested_at.isoformat(), SCHEMA_VERSION
             ),
         )
     return Message(

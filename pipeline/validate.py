@@ -34,13 +34,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import urlsplit
 
 import yaml
 
 from pipeline.errors import ValidationFailed
-from pipeline.models import Article, DeadLetter, Event
+from pipeline.models import DATE_SOURCES, Article, DatePrecision, DeadLetter, Event
 from pipeline.settings import EVENT_TYPES, SUPPORTED_LANGUAGES, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -206,6 +206,8 @@ def event_rows(
                 "evidence_start": ev.start,
                 "evidence_end": ev.end,
                 "evidence_matches_article": matches,
+                "occurred_at_precision": event.occurred_at_precision,
+                "article_published_at_source": event.article.published_at_source,
             }
         )
         base = {ROW: i, "event_id": event.event_id}
@@ -254,7 +256,9 @@ SUITE_NOTES: dict[str, str] = {
     EVENT_SUITE: (
         "One row per event. evidence_matches_article is article.text[start:end] == "
         "evidence.text, computed when flattening; article_known says the event's article "
-        "was in the batch (evidence is not checked without it, nor when it is blank)."
+        "was in the batch (evidence is not checked without it, nor when it is blank). "
+        "occurred_at_precision and article_published_at_source (article.published_at_source) "
+        "are checked against their vocabularies; nulls (date not known) are not checked."
     ),
     TYPE_SUITES["statement"]: "One row per statement event; blank strings count as null.",
     TYPE_SUITES["military_update"]: "One row per military update; blank strings count as null.",
@@ -315,6 +319,14 @@ def suite_definitions() -> dict[str, list[tuple[str, dict[str, Any]]]]:
             (
                 "ExpectColumnValuesToBeInSet",
                 {"column": "evidence_matches_article", "value_set": [True]},
+            ),
+            (
+                "ExpectColumnValuesToBeInSet",
+                {"column": "occurred_at_precision", "value_set": list(get_args(DatePrecision))},
+            ),
+            (
+                "ExpectColumnValuesToBeInSet",
+                {"column": "article_published_at_source", "value_set": list(DATE_SOURCES)},
             ),
         ],
         TYPE_SUITES["statement"]: [

@@ -8,7 +8,7 @@ the same article always gives the same events with the same ids.
 from __future__ import annotations
 
 from pipeline.events.commitments import CommitmentHit, find_commitment
-from pipeline.events.dates import DateResolver
+from pipeline.events.dates import DateResolver, OccurredAt
 from pipeline.events.lexicon import Lexicon, load_lexicon
 from pipeline.events.military import MilitaryHit, figures_in, find_military, has_military_action
 from pipeline.events.sentences import Sentence, split_sentences
@@ -33,7 +33,7 @@ def _event(
     article: Article,
     event_type: str,
     sentence: Sentence,
-    occurred_at: str | None,
+    occurred: OccurredAt | None,
     details: StatementDetails | MilitaryUpdateDetails | CommitmentDetails,
     confidence: float,
     rule: str,
@@ -42,7 +42,8 @@ def _event(
         event_id=Event.make_id(article.content_sha256, event_type, sentence.start, sentence.end),
         event_type=event_type,  # type: ignore[arg-type]
         article=article.ref(),
-        occurred_at=occurred_at,
+        occurred_at=occurred.iso if occurred else None,
+        occurred_at_precision=occurred.precision if occurred else None,
         evidence=Evidence(text=sentence.text, start=sentence.start, end=sentence.end),
         details=details,
         confidence=max(0.0, min(1.0, confidence)),
@@ -97,7 +98,7 @@ def split_events(article: Article) -> list[Event]:
     seen_quotes: set[tuple[str, str]] = set()
     seen_military: dict[tuple[str, str], int] = {}
     for i, s in enumerate(sentences):
-        occurred_at = dates.resolve(s.text)
+        occurred = dates.occurred_at(s.text)
         mentions = registry.observe(s.text)
         if s.heading:
             continue
@@ -124,7 +125,7 @@ def split_events(article: Article) -> list[Event]:
                     article,
                     "military_update",
                     s,
-                    occurred_at,
+                    occurred,
                     MilitaryUpdateDetails(
                         actor=mil.actor,
                         action=f"{label} ({mil.trigger})",
@@ -155,7 +156,7 @@ def split_events(article: Article) -> list[Event]:
                     article,
                     "statement",
                     s,
-                    occurred_at,
+                    occurred,
                     StatementDetails(
                         speaker=stmt.speaker.name,
                         speaker_role=stmt.speaker.role,
@@ -175,12 +176,16 @@ def split_events(article: Article) -> list[Event]:
                 registry.set_focus(registry.full_name(first.text) or first.text, s.paragraph)
         com: CommitmentHit | None = find_commitment(s.text, lex, registry.focus)
         if com is not None:
+            pledged = occurred
+            if occurred is not None and occurred.precision != "day" and com.deadline:
+                # "s'est engagée à livrer en 2025": the year is the deadline, not the pledge's.
+                pledged = dates.period(s.text, deadline=com.deadline)
             events.append(
                 _event(
                     article,
                     "commitment",
                     s,
-                    occurred_at,
+                    pledged,
                     CommitmentDetails(
                         party=com.party,
                         commitment=com.commitment,

@@ -104,7 +104,15 @@ def _compile(data: dict[str, Any]) -> dict[str, re.Pattern[str]]:
         "weekday": re.compile(word_pattern(lex.words("dates", "weekdays")), flags),
         "relative_day": re.compile(word_pattern(lex.words("dates", "relative_days")), flags),
         "same_day": re.compile(word_pattern(lex.words("dates", "same_day")), flags),
+        "relative_month": re.compile(word_pattern(lex.words("dates", "relative_months")), flags),
+        "relative_year": re.compile(word_pattern(lex.words("dates", "relative_years")), flags),
     }
+    prefix = lex.value("dates", "period_prefix", default="")
+    for name in ("month_period", "year_period"):
+        pattern = lex.value("dates", name, default=r"(?!x)x")
+        out[name] = re.compile(
+            pattern.replace("{prefix}", prefix).replace("{months}", months), flags
+        )
     return out
 
 

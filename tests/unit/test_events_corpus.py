@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+from collections import Counter
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from pipeline.errors import NotAnArticleError
 from pipeline.events import split_events
+from pipeline.events.dates import parse_iso_date
 from pipeline.extract import extract_article
 from pipeline.models import Article, Event
 
@@ -66,6 +69,38 @@ def test_every_event_keeps_the_contract(name: str) -> None:
             assert e.details.speaker
         if e.event_type == "military_update":
             assert e.details.location or e.details.figures or e.details.actor
+
+
+def test_every_event_carries_the_three_clocks(corpus_pages: Path) -> None:
+    """Precision is null exactly when the date is; a month or a year is its first day and
+    not after publication; publication date, its source and ingestion time are the article's."""
+    precisions: Counter[str | None] = Counter()
+    for path in sorted(corpus_pages.glob("*.html.gz")):
+        name = path.name[: -len(".html.gz")]
+        article = _article(name)
+        if article is None:
+            continue
+        published = parse_iso_date(article.published_at)
+        for e in _events(name):
+            precisions[e.occurred_at_precision] += 1
+            assert (e.occurred_at is None) == (e.occurred_at_precision is None), e.event_id
+            assert e.article.published_at == article.published_at
+            assert e.article.published_at_source == article.published_at_source
+            assert e.ingested_at == article.ingested_at
+            if e.occurred_at is None:
+                continue
+            when = date.fromisoformat(e.occurred_at)
+            assert e.occurred_at == when.isoformat()
+            if e.occurred_at_precision == "month":
+                assert when.day == 1
+            if e.occurred_at_precision == "year":
+                assert (when.month, when.day) == (1, 1)
+            if e.occurred_at_precision != "day" and published is not None:
+                assert when <= published, (name, e.evidence.text)
+    # Measured on the 60 pages: 395 events, 63 days, 4 months, 7 years, 321 undated.
+    assert sum(precisions.values()) > 300
+    assert precisions["day"] and precisions["month"] and precisions["year"]
+    assert precisions[None] > sum(precisions.values()) / 2  # dates stay the exception
 
 
 def test_negative_pages_give_almost_nothing() -> None:

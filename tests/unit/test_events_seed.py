@@ -83,6 +83,25 @@ def test_nato_pledge_is_a_commitment(events: list[Event]) -> None:
     assert details.breakdown[0].startswith("au moins 3,5 %")
 
 
+def test_dates_and_clocks(article: Article, events: list[Event]) -> None:
+    dated = [
+        (e.event_type, e.occurred_at, e.occurred_at_precision) for e in events if e.occurred_at
+    ]
+    assert dated == [
+        ("statement", "2025-12-11", "day"),  # "Le 11 décembre 2025, Mark Rutte ... a déclaré"
+        ("military_update", "2025-12-11", "day"),  # "La même journée"
+    ]
+    # "d'ici 2035" is the pledge's deadline, not when it was made.
+    (pledge,) = [e for e in events if e.event_type == "commitment"]
+    assert pledge.occurred_at is None and pledge.occurred_at_precision is None
+    assert (article.published_at, article.published_at_source) == ("2025-12-11", "metadata")
+    for e in events:
+        assert (e.occurred_at is None) == (e.occurred_at_precision is None)
+        assert e.article.published_at == article.published_at
+        assert e.article.published_at_source == article.published_at_source
+        assert e.ingested_at == article.ingested_at
+
+
 def test_evidence_is_the_text_at_its_offsets(article: Article, events: list[Event]) -> None:
     assert events
     for e in events:

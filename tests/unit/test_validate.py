@@ -129,6 +129,23 @@ def test_event_rows_compute_evidence_match_and_deadline_offset() -> None:
     assert rows["military_updates"][0]["location"] is None  # blank counts as missing
 
 
+def test_event_rows_carry_the_date_precision_and_the_publication_date_source() -> None:
+    dated = statement("dated").model_copy(
+        update={
+            "occurred_at": "2024-03-01",
+            "occurred_at_precision": "month",
+            "article": ARTICLE.ref().model_copy(update={"published_at_source": "url"}),
+        }
+    )
+    rows = v.event_rows([statement("undated"), dated], {ARTICLE.article_id: ARTICLE})
+    assert [
+        (r["occurred_at_precision"], r["article_published_at_source"]) for r in rows["events"]
+    ] == [
+        (None, None),
+        ("month", "url"),
+    ]
+
+
 # ------------------------------------------------------------------------------------------
 # The committed suites through GX
 
@@ -478,12 +495,35 @@ def test_each_expectation_catches_its_defect(settings: Settings) -> None:
             _broken(commitment("amount-absurd"), details=_details(c, amount="$90,000 trillion")),
             "commitments:expect_column_values_to_be_between(amount_value)",
         ),
+        "precision-week": (
+            _broken(
+                statement("precision-week"), occurred_at="2025-03-03", occurred_at_precision="week"
+            ),
+            "events:expect_column_values_to_be_in_set(occurred_at_precision)",
+        ),
+        "date-source-guessed": (
+            _broken(
+                statement("date-source-guessed"),
+                article=ARTICLE.ref().model_copy(update={"published_at_source": "guess"}),
+            ),
+            "events:expect_column_values_to_be_in_set(article_published_at_source)",
+        ),
     }
     fine_amounts = [
         _broken(commitment("fine-amount"), details=_details(c, amount="$9 billion")),
         _broken(commitment("fine-percent"), details=_details(c, amount="5 % du PIB")),
     ]
-    events = [*good, *fine_amounts, *(event for event, _ in broken.values())]
+    fine_clocks = [
+        statement(f"fine-clocks-{precision}-{source}").model_copy(
+            update={
+                "occurred_at": "2025-01-01",
+                "occurred_at_precision": precision,
+                "article": ARTICLE.ref().model_copy(update={"published_at_source": source}),
+            }
+        )
+        for precision, source in (("day", "metadata"), ("month", "url"), ("year", "text"))
+    ]
+    events = [*good, *fine_amounts, *fine_clocks, *(event for event, _ in broken.values())]
     report = v.validate_events(events, {ARTICLE.article_id: ARTICLE}, settings)
 
     expected = {key: [label] for key, (_, label) in broken.items() if label}
@@ -500,6 +540,7 @@ def test_each_expectation_catches_its_defect(settings: Settings) -> None:
         "ok-commitment",
         "fine-amount",
         "fine-percent",
+        *(e.event_id for e in fine_clocks),
         "evidence-elsewhere",
     }
     for dl in report.invalid:
