@@ -138,9 +138,9 @@ def _fetch_one(candidate: Candidate, fetcher: Fetcher) -> _Fetched:
 def _fetch_ahead(
     candidates: Sequence[Candidate], fetcher: Fetcher, concurrency: int
 ) -> Iterator[_Fetched]:
-    """The candidates' pages in order, fetched by ``concurrency`` threads at most
-    ``2 * concurrency`` pages ahead of the consumer: fetching overlaps extraction, and only
-    a bounded number of page bodies waits in memory however long the run."""
+    """The candidates' pages in order, fetched by ``concurrency`` threads: fetching overlaps
+    extraction, and at most ``2 * concurrency`` page bodies (the one being extracted
+    included) are held in memory however long the run."""
     ahead = 2 * concurrency
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         waiting: deque[Future[_Fetched]] = deque()
@@ -148,10 +148,11 @@ def _fetch_ahead(
         for candidate in islice(queue, ahead):
             waiting.append(pool.submit(_fetch_one, candidate, fetcher))
         while waiting:
-            page = waiting.popleft().result()
+            yield waiting.popleft().result()
+            # Only now, with the page extracted, may one more be fetched: the page in hand
+            # counts towards the bound.
             for candidate in islice(queue, 1):
                 waiting.append(pool.submit(_fetch_one, candidate, fetcher))
-            yield page
 
 
 def _extract_one(candidate: Candidate, fetched: _Fetched, settings: Settings) -> _Acquired:
