@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.dedup import bands, from_signed, hamming, simhash, to_signed
 from pipeline.errors import LedgerError
-from pipeline.models import Article
+from pipeline.models import Article, Event
 from pipeline.settings import Settings
 
 T = TypeVar("T")
@@ -51,6 +51,20 @@ duplicates = sa.Table(
     sa.Column("duplicate_of", sa.String(64), nullable=False),
     sa.Column("duplicate_of_version", sa.Integer, nullable=False),
     sa.Column("distance", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Every report's last published version (pipeline.lifecycle): what the next version of its
+# article is compared with.
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("report_id", sa.String(64), primary_key=True),
+    sa.Column("article_id", sa.String(64), nullable=False, index=True),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("retracted", sa.Boolean, nullable=False),
+    sa.Column("event", sa.Text, nullable=False),  # the published event's JSON
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -177,6 +191,38 @@ class Ledger:
                 f"cannot record ingested articles: {exc}", source=_safe(self.url)
             ) from exc
 
+    def live_reports(self, article_ids: Iterable[str]) -> dict[str, list[Event]]:
+        """The last published version of each report not retracted, per article."""
+        wanted = sorted(set(article_ids))
+        out: dict[str, list[Event]] = {a: [] for a in wanted}
+        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+            rows = self._read(
+                lambda conn, chunk=chunk: conn.execute(
+                    sa.select(reports.c.article_id, reports.c.event)
+                    .where(reports.c.article_id.in_(chunk), sa.not_(reports.c.retracted))
+                    .order_by(reports.c.report_id)
+                ).all()
+            )
+            for row in rows:
+                out[row.article_id].append(Event.model_validate_json(row.event))
+        return out
+
+    def record_published(
+        self, articles: Iterable[Article], events: Iterable[Event], found: Sequence[Duplicate]
+    ) -> None:
+        """After a confirmed publish, in one transaction: the articles' versions, the
+        reports' versions (``events`` as published) and the duplicates."""
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                _insert_versions(conn, articles, now)
+                _upsert_reports(conn, events, now)
+                _insert_duplicates(conn, found, now)
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot record what was published: {exc}", source=_safe(self.url)
+            ) from exc
+
     def topic_offsets(self, topic: str) -> dict[int, int]:
         """The next offset to reconcile per partition of ``topic`` (empty: from the start)."""
         return self._read(
@@ -222,23 +268,11 @@ class Ledger:
 
     def record_duplicates(self, found: Sequence[Duplicate]) -> int:
         """Mark pages as duplicates of ingested articles (for audit; never re-published)."""
-        written = 0
-        now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
-                for dup in found:
-                    exists = conn.execute(
-                        sa.select(duplicates.c.url).where(
-                            duplicates.c.article_id == dup.article_id,
-                            duplicates.c.content_sha256 == dup.content_sha256,
-                        )
-                    ).first()
-                    if exists is None:
-                        conn.execute(duplicates.insert().values(recorded_at=now, **vars(dup)))
-                        written += 1
+                return _insert_duplicates(conn, found, datetime.now(UTC))
         except SQLAlchemyError as exc:
             raise LedgerError(f"cannot record duplicates: {exc}", source=_safe(self.url)) from exc
-        return written
 
     def counts(self) -> dict[str, int]:
         """Rows per table, for operators and tests."""
@@ -302,6 +336,40 @@ def _insert_versions(
         )
         added.append(article)
     return added
+
+
+def _insert_duplicates(conn: sa.Connection, found: Sequence[Duplicate], now: datetime) -> int:
+    written = 0
+    for dup in found:
+        exists = conn.execute(
+            sa.select(duplicates.c.url).where(
+                duplicates.c.article_id == dup.article_id,
+                duplicates.c.content_sha256 == dup.content_sha256,
+            )
+        ).first()
+        if exists is None:
+            conn.execute(duplicates.insert().values(recorded_at=now, **vars(dup)))
+            written += 1
+    return written
+
+
+def _upsert_reports(conn: sa.Connection, events: Iterable[Event], now: datetime) -> None:
+    """Each report's newest published version replaces the one recorded."""
+    for event in events:
+        values = {
+            "article_id": event.article.article_id,
+            "event_id": event.event_id,
+            "version": event.version,
+            "retracted": event.op == "retract",
+            "event": event.model_dump_json(),
+            "recorded_at": now,
+        }
+        key = reports.c.report_id == event.report_id
+        current = conn.execute(sa.select(reports.c.version).where(key)).scalar()
+        if current is None:
+            conn.execute(reports.insert().values(report_id=event.report_id, **values))
+        elif event.version >= current:
+            conn.execute(sa.update(reports).where(key).values(**values))
 
 
 def _safe(url: str) -> str:

@@ -18,6 +18,7 @@ SCHEMA_VERSION = "1.1.0"
 
 EventType = Literal["statement", "military_update", "commitment"]
 DatePrecision = Literal["day", "month", "year"]
+Op = Literal["create", "update", "retract"]
 DATE_SOURCES: tuple[str, ...] = ("metadata", "url", "text")
 _FIRST_OF = {"month": re.compile(r"\d{4}-\d{2}-01"), "year": re.compile(r"\d{4}-01-01")}
 
@@ -193,11 +194,30 @@ class Event(_Frozen):
     confidence: float = Field(ge=0.0, le=1.0)
     extractor: Extractor
     ingested_at: datetime = Field(default_factory=utc_now)
+    report_id: str = Field(
+        default="",
+        description=(
+            "The report this event is a version of: stable across the versions of its "
+            "article (the first version's event_id; 1.0.0 documents are read with their "
+            "event_id) (since 1.1.0)."
+        ),
+    )
+    op: Op = Field(
+        default="create",
+        description=(
+            "create: a new report; update: the next version of report_id (replaces it); "
+            "retract: report_id is withdrawn, this is its last published version (since 1.1.0)."
+        ),
+    )
+    version: int = Field(default=1, ge=1, description="The report's version (since 1.1.0).")
 
     @model_validator(mode="before")
     @classmethod
     def _legacy_precision(cls, data: Any) -> Any:
-        """Schema 1.0.0 documents carry no precision; their dates were all days."""
+        """Schema 1.0.0 documents carry no precision (their dates were all days) and no
+        report id (each event was its own report); a new event is its own first report."""
+        if isinstance(data, dict) and not data.get("report_id") and data.get("event_id"):
+            data = {**data, "report_id": data["event_id"]}
         if (
             isinstance(data, dict)
             and data.get("occurred_at") is not None

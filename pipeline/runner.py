@@ -313,9 +313,13 @@ def acquire(
 
 
 def record_published(
-    articles: Sequence[Article], outcomes: Sequence[Outcome], settings: Settings
+    articles: Sequence[Article],
+    outcomes: Sequence[Outcome],
+    settings: Settings,
+    events: Sequence[Event] = (),
 ) -> None:
-    """After a confirmed publish: remember the articles and the duplicates in the ledger."""
+    """After a confirmed publish: remember the articles, the reports' versions (``events``
+    as published) and the duplicates in the ledger, in one transaction."""
     dups = [
         Duplicate(
             article_id=o.article_id,
@@ -329,8 +333,7 @@ def record_published(
         if o.outcome == "duplicate" and o.article_id and o.content_sha256 and o.duplicate_of
     ]
     with Ledger.from_settings(settings) as ledger:
-        ledger.record_ingested(articles)
-        ledger.record_duplicates(dups)
+        ledger.record_published(articles, events, dups)
 
 
 def split(articles: Sequence[Article]) -> StageOutput:
@@ -389,6 +392,27 @@ def validate(
     return out
 
 
+def plan_reports(
+    articles: Sequence[Article], events: Sequence[Event], settings: Settings
+) -> list[Event]:
+    """The events to publish as report changes (:mod:`pipeline.lifecycle`): each article's
+    new events against its live reports in the ledger. Events whose article is not in
+    ``articles`` (re-validated dead letters) only create or update, never retract."""
+    from pipeline.lifecycle import plan_changes
+
+    whole = {a.article_id for a in articles}
+    by_article: dict[str, list[Event]] = {a: [] for a in whole}
+    for event in events:
+        by_article.setdefault(event.article.article_id, []).append(event)
+    with Ledger.from_settings(settings) as ledger:
+        live = ledger.live_reports(by_article)
+    return [
+        change
+        for article_id, found in by_article.items()
+        for change in plan_changes(live[article_id], found, partial=article_id not in whole)
+    ]
+
+
 def publish_all(
     articles: Sequence[Article],
     events: Sequence[Event],
@@ -396,21 +420,30 @@ def publish_all(
     settings: Settings,
     producer: Any | None = None,
     writer: str | None = None,
+    outcomes: Sequence[Outcome] = (),
 ) -> dict[str, int]:
-    """Publish articles, events and dead letters; return confirmed counts per topic.
+    """Publish articles, their events as report changes and the dead letters, then record
+    it all in the ledger; return confirmed counts per topic.
 
     Once the writer's producer is open (fencing a killed predecessor), the ledger is
     reconciled with the articles topic, and articles an earlier attempt already committed
-    are left out (:mod:`pipeline.recovery`): a retried run publishes nothing twice.
+    are left out (:mod:`pipeline.recovery`): a retried run publishes nothing twice. Their
+    report changes are planned again (the same as the earlier attempt's, from the same
+    ledger state) and recorded without being sent.
     """
     from pipeline.publish import open_writer, send_records
     from pipeline.recovery import reconcile_ledger, without_committed
 
     with open_writer(settings, writer, producer) as open_producer:
         todo = without_committed(articles, events, dead_letters, reconcile_ledger(settings))
-        return send_records(
-            open_producer, [*todo.articles, *todo.events, *todo.dead_letters], settings
+        planned = plan_reports([*todo.articles, *todo.already_committed], events, settings)
+        done = {a.article_id for a in todo.already_committed}
+        to_send = [e for e in planned if e.article.article_id not in done]
+        counts = send_records(
+            open_producer, [*todo.articles, *to_send, *todo.dead_letters], settings
         )
+    record_published([*todo.articles, *todo.already_committed], outcomes, settings, planned)
+    return counts
 
 
 @dataclass
@@ -541,9 +574,15 @@ def run_once(
             run_name=run_name,
         )
         began = lap("validate", began)
-        topics = publish_all(checked.articles, checked.events, dead, settings, producer=producer)
+        topics = publish_all(
+            checked.articles,
+            checked.events,
+            dead,
+            settings,
+            producer=producer,
+            outcomes=acquired.outcomes,
+        )
         began = lap("publish", began)
-    record_published(checked.articles, acquired.outcomes, settings)
     summary = summarize(acquired.outcomes, checked.articles, checked.events, dead, topics)
     summary.quality = {"run_name": run_name, **run.as_dict()}
     try:

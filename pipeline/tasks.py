@@ -233,8 +233,7 @@ def publish_batch(
     events = runner.load(Event, payload["events"])
     dead = runner.load(DeadLetter, payload["dead_letters"])
     outcomes = _outcomes(payload)
-    topics = runner.publish_all(articles, events, dead, settings, writer=writer)
-    runner.record_published(articles, outcomes, settings)
+    topics = runner.publish_all(articles, events, dead, settings, writer=writer, outcomes=outcomes)
     summary = runner.summarize(outcomes, articles, events, dead, topics)
     summary.quality = {"run_name": run_name, **(payload.get("run_validation") or {})}
     result = summary.as_dict()
