@@ -72,7 +72,12 @@ def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
         idle_timeout_ms=args.timeout_ms,
     ) as consumer:
         for received in consumer:
-            _print_json(received.record.model_dump(mode="json"))
+            record = received.record
+            _print_json(
+                record.model_dump(mode="json")
+                if record is not None
+                else {"key": received.key, "tombstone": True}
+            )
             consumer.commit(received)
             seen += 1
             if args.max is not None and seen >= args.max:

@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.models import Article, DeadLetter, Event
+from pipeline.models import Article, DeadLetter, Event, OccurrenceState
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from kafka import KafkaConsumer
 
-Record = Event | Article | DeadLetter
+Record = Event | Article | DeadLetter | OccurrenceState
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Received:
     offset: int
     key: str | None
     headers: dict[str, bytes]
-    record: Record
+    record: Record | None  # None: a tombstone (a removed occurrence)
 
 
 def decode(
@@ -53,6 +53,8 @@ def decode(
         return Event.model_validate(value)
     if ce_type.startswith("news.dead_letter") or topic == settings.topic_dead_letter:
         return DeadLetter.model_validate(value)
+    if ce_type.startswith("news.occurrence") or topic == settings.topic_occurrences:
+        return OccurrenceState.model_validate(value)
     return Article.model_validate(value)
 
 
@@ -110,7 +112,11 @@ class TypedConsumer:
                 offset=message.offset,
                 key=message.key,
                 headers=headers,
-                record=decode(message.topic, headers, message.value, self.settings),
+                record=(
+                    decode(message.topic, headers, message.value, self.settings)
+                    if message.value is not None
+                    else None
+                ),
             )
 
     def commit(self, received: Received | None = None) -> None:

@@ -84,13 +84,21 @@ def read_topics(
     return out
 
 
-def _line(topic: str, value: dict[str, object]) -> str:
+def _line(topic: str, value: dict[str, object] | None) -> str:
+    if value is None:
+        return "    - (removed: a tombstone)"
     details = value.get("details")
     if isinstance(details, dict):
         who = details.get("speaker") or details.get("actor") or details.get("party") or "?"
         what = details.get("content") or details.get("action") or details.get("commitment") or ""
         where = f" @ {details['location']}" if details.get("location") else ""
-        return f"    - {who}: {str(what)[:90]}{where}"
+        op = "" if value.get("op", "create") == "create" else f"[{value['op']}] "
+        return f"    - {op}{who}: {str(what)[:90]}{where}"
+    if "mention_count" in value:
+        return (
+            f"    - {value.get('event_type')}: {value.get('mention_count')} mention(s) from "
+            f"{', '.join(map(str, value.get('sources') or []))}"
+        )
     if topic.endswith("dead_letter"):
         return f"    - [{value.get('stage')}] {value.get('source')}: {value.get('reason')}"
     return f"    - {value.get('title')} ({value.get('language')}, {value.get('url')})"

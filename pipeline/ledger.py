@@ -9,12 +9,13 @@ retried in full by the next attempt and a run that is repeated publishes nothing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,6 +66,15 @@ reports = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("retracted", sa.Boolean, nullable=False),
     sa.Column("event", sa.Text, nullable=False),  # the published event's JSON
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The occurrence index (pipeline.occurrences) as one JSON document, saved with each publish.
+occurrence_index = sa.Table(
+    "occurrence_index",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -207,17 +217,41 @@ class Ledger:
                 out[row.article_id].append(Event.model_validate_json(row.event))
         return out
 
+    def occurrence_state(self) -> dict[str, Any] | None:
+        """The saved occurrence index (:meth:`OccurrenceIndex.to_dict`), None before any."""
+        state = self._read(
+            lambda conn: conn.execute(
+                sa.select(occurrence_index.c.state).where(occurrence_index.c.name == "index")
+            ).scalar()
+        )
+        return json.loads(state) if state else None
+
     def record_published(
-        self, articles: Iterable[Article], events: Iterable[Event], found: Sequence[Duplicate]
+        self,
+        articles: Iterable[Article],
+        events: Iterable[Event],
+        found: Sequence[Duplicate],
+        occurrences: dict[str, Any] | None = None,
     ) -> None:
         """After a confirmed publish, in one transaction: the articles' versions, the
-        reports' versions (``events`` as published) and the duplicates."""
+        reports' versions (``events`` as published), the duplicates and the occurrence
+        index's new state."""
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
                 _insert_versions(conn, articles, now)
                 _upsert_reports(conn, events, now)
                 _insert_duplicates(conn, found, now)
+                if occurrences is not None:
+                    values = {"state": json.dumps(occurrences), "recorded_at": now}
+                    key = occurrence_index.c.name == "index"
+                    if (
+                        conn.execute(
+                            sa.update(occurrence_index).where(key).values(**values)
+                        ).rowcount
+                        == 0
+                    ):
+                        conn.execute(occurrence_index.insert().values(name="index", **values))
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot record what was published: {exc}", source=_safe(self.url)

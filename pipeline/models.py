@@ -249,6 +249,30 @@ class Event(_Frozen):
         return stable_id("event", content_sha256, event_type, str(start), str(end))
 
 
+class OccurrenceState(_Frozen):
+    """The current state of one occurrence: every report of the same real-world event,
+    across articles, sources and languages (``news.occurrences``, compacted, keyed by
+    ``occurrence_id``; a null value removes it)."""
+
+    occurrence_id: str
+    event_type: EventType
+    mention_count: int = Field(
+        ge=1, description="Articles that report it: published reports plus syndicated copies."
+    )
+    report_ids: list[str] = Field(description="Its reports (see Event.report_id).")
+    event_ids: list[str] = Field(description="The current version of each report.")
+    article_ids: list[str]
+    sources: list[str] = Field(description="Sites that reported it, copies included.")
+    languages: list[str]
+    first_reported_at: str | None = None
+    last_reported_at: str | None = None
+    first_report_id: str | None = None
+    latest_report_id: str | None = None
+    first_day: str | None = Field(default=None, description="Earliest day its reports give.")
+    last_day: str | None = None
+    schema_version: str = SCHEMA_VERSION
+
+
 class DeadLetter(_Frozen):
     """Anything that could not go through: which input, which stage, why."""
 

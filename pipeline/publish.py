@@ -6,12 +6,12 @@ import contextlib
 import gc
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import PublishError
-from pipeline.models import SCHEMA_VERSION, Article, DeadLetter, Event
+from pipeline.models import SCHEMA_VERSION, Article, DeadLetter, Event, OccurrenceState, utc_now
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class Message:
 
     topic: str
     key: str
-    value: bytes
+    value: bytes | None  # None: a tombstone on a compacted topic
     headers: tuple[tuple[str, bytes], ...]
     group: str = ""
 
@@ -50,7 +50,7 @@ def _headers(
     )
 
 
-def _json(model: Article | Event | DeadLetter) -> bytes:
+def _json(model: Article | Event | DeadLetter | OccurrenceState) -> bytes:
     # pydantic-core's serializer: UTF-8 JSON, several times faster than json.dumps(model_dump()).
     return model.model_dump_json().encode("utf-8")
 
@@ -123,6 +123,25 @@ def to_message(record: Article | Event | DeadLetter, settings: Settings) -> Mess
             f"news.dead_letter.{record.stage}",
             record.occurred_at.isoformat(),
             record.schema_version,
+        ),
+    )
+
+
+def occurrence_message(
+    occurrence_id: str, state: OccurrenceState | None, settings: Settings
+) -> Message:
+    """An occurrence's current state keyed by its id, or a tombstone (``state`` None) when
+    its last report was retracted. Pure: no I/O."""
+    return Message(
+        topic=settings.topic_occurrences,
+        key=occurrence_id,
+        group=f"occurrence:{occurrence_id}",
+        value=_json(state) if state is not None else None,
+        headers=_headers(
+            occurrence_id,
+            "news.occurrence" if state is not None else "news.occurrence.removed",
+            utc_now().isoformat(),
+            SCHEMA_VERSION,
         ),
     )
 
@@ -310,11 +329,15 @@ def open_writer(
 
 
 def send_records(
-    producer: KafkaProducer, records: list[Article | Event | DeadLetter], settings: Settings
+    producer: KafkaProducer,
+    records: list[Article | Event | DeadLetter],
+    settings: Settings,
+    extra: Sequence[Message] = (),
 ) -> dict[str, int]:
-    """Publish ``records`` with an open producer; return confirmed counts per topic."""
+    """Publish ``records`` (and ready ``extra`` messages) with an open producer; return
+    confirmed counts per topic."""
     with paused_gc():
-        messages = [to_message(r, settings) for r in records]
+        messages = [*(to_message(r, settings) for r in records), *extra]
         counts = publish(
             producer,
             messages,

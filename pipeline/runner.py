@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -35,6 +35,10 @@ from pipeline.ledger import Duplicate, Ledger
 from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings
 from pipeline.sources import Candidate, discover
+
+if TYPE_CHECKING:
+    from pipeline.occurrences import OccurrenceIndex
+    from pipeline.publish import Message
 
 OUTCOMES: tuple[str, ...] = ("ingested", "unchanged", "duplicate", "skipped", "failed")
 PENDING = "pending"
@@ -317,9 +321,11 @@ def record_published(
     outcomes: Sequence[Outcome],
     settings: Settings,
     events: Sequence[Event] = (),
+    occurrences: dict[str, Any] | None = None,
 ) -> None:
     """After a confirmed publish: remember the articles, the reports' versions (``events``
-    as published) and the duplicates in the ledger, in one transaction."""
+    as published), the duplicates and the occurrence index in the ledger, in one
+    transaction."""
     dups = [
         Duplicate(
             article_id=o.article_id,
@@ -333,7 +339,7 @@ def record_published(
         if o.outcome == "duplicate" and o.article_id and o.content_sha256 and o.duplicate_of
     ]
     with Ledger.from_settings(settings) as ledger:
-        ledger.record_published(articles, events, dups)
+        ledger.record_published(articles, events, dups, occurrences)
 
 
 def split(articles: Sequence[Article]) -> StageOutput:
@@ -413,6 +419,43 @@ def plan_reports(
     ]
 
 
+def track_occurrences(
+    index: OccurrenceIndex,
+    planned: Sequence[Event],
+    outcomes: Sequence[Outcome],
+    settings: Settings,
+) -> list[Message]:
+    """Feed the published report changes and the syndicated copies (near-duplicates, not
+    published) to the occurrence index; return the ``news.occurrences`` messages: each
+    changed occurrence's state, a tombstone for each removed one."""
+    from pipeline.models import OccurrenceState
+    from pipeline.occurrences import source_of
+    from pipeline.publish import occurrence_message
+
+    # A report published again as it was (a replay) is an update of what the index holds.
+    changes = [
+        e.model_copy(update={"op": "update"})
+        if e.op == "create" and index.occurrence_of(e.report_id) is not None
+        else e
+        for e in planned
+    ]
+    applied = index.apply(changes)
+    changed = set(applied.changed)
+    for o in outcomes:
+        if o.outcome == "duplicate" and o.duplicate_of:
+            changed.update(
+                index.add_mention(o.duplicate_of, source_of(o.url or o.source), None, o.article_id)
+            )
+    messages = []
+    for occurrence_id in sorted(changed - set(applied.removed)):
+        occurrence = index.get(occurrence_id)
+        if occurrence is not None:
+            state = OccurrenceState.model_validate(occurrence.record())
+            messages.append(occurrence_message(occurrence_id, state, settings))
+    messages.extend(occurrence_message(o, None, settings) for o in applied.removed)
+    return messages
+
+
 def publish_all(
     articles: Sequence[Article],
     events: Sequence[Event],
@@ -431,6 +474,7 @@ def publish_all(
     report changes are planned again (the same as the earlier attempt's, from the same
     ledger state) and recorded without being sent.
     """
+    from pipeline.occurrences import OccurrenceIndex
     from pipeline.publish import open_writer, send_records
     from pipeline.recovery import reconcile_ledger, without_committed
 
@@ -439,10 +483,24 @@ def publish_all(
         planned = plan_reports([*todo.articles, *todo.already_committed], events, settings)
         done = {a.article_id for a in todo.already_committed}
         to_send = [e for e in planned if e.article.article_id not in done]
+        with Ledger.from_settings(settings) as ledger:
+            saved = ledger.occurrence_state()
+        index = OccurrenceIndex.from_dict(saved) if saved else OccurrenceIndex()
+        # States are full and keyed: the copies re-sent for committed articles change nothing.
+        occurrences = track_occurrences(index, planned, outcomes, settings)
         counts = send_records(
-            open_producer, [*todo.articles, *to_send, *todo.dead_letters], settings
+            open_producer,
+            [*todo.articles, *to_send, *todo.dead_letters],
+            settings,
+            extra=occurrences,
         )
-    record_published([*todo.articles, *todo.already_committed], outcomes, settings, planned)
+    record_published(
+        [*todo.articles, *todo.already_committed],
+        outcomes,
+        settings,
+        planned,
+        occurrences=index.to_dict(),
+    )
     return counts
 
 

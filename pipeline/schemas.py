@@ -7,12 +7,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from pipeline.models import Article, DeadLetter, Event
+from pipeline.models import Article, DeadLetter, Event, OccurrenceState
 
 CONTRACT: dict[str, type[BaseModel]] = {
     "event.schema.json": Event,
     "article.schema.json": Article,
     "dead_letter.schema.json": DeadLetter,
+    "occurrence.schema.json": OccurrenceState,
 }
 
 

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     topic_military_updates: str = "news.military_updates"
     topic_commitments: str = "news.commitments"
     topic_dead_letter: str = "news.dead_letter"
+    topic_occurrences: str = "news.occurrences"
     topic_partitions: int = 3
     topic_replication_factor: int = 1
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
@@ -212,7 +213,14 @@ class Settings(BaseSettings):
     def topics_under(prefix: str) -> dict[str, str]:
         """The topic settings with every default name under ``prefix`` (``<prefix>.news.statements``),
         as updates for :meth:`model_copy` or the constructor: a test or a benchmark of its own."""
-        names = ("articles", "statements", "military_updates", "commitments", "dead_letter")
+        names = (
+            "articles",
+            "statements",
+            "military_updates",
+            "commitments",
+            "dead_letter",
+            "occurrences",
+        )
         return {f"topic_{name}": f"{prefix}.news.{name}" for name in names}
 
     @property
@@ -223,6 +231,7 @@ class Settings(BaseSettings):
             self.topic_military_updates,
             self.topic_commitments,
             self.topic_dead_letter,
+            self.topic_occurrences,
         ]
 
 

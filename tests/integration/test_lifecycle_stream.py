@@ -13,12 +13,14 @@ import pytest
 
 from pipeline import runner
 from pipeline.consumer import TypedConsumer
+from pipeline.extract import extract_article
 from pipeline.lifecycle import apply_changes
-from pipeline.models import Event
+from pipeline.models import Event, OccurrenceState
 from pipeline.settings import Settings
 from tests.conftest import CORPUS, broker_settings
 from tests.support.fault_server import FaultServer, serve_faults
 from tests.support.figures import figure
+from tests.support.occurrence_stories import syndicated_copy
 from tests.unit.test_lifecycle import _edited
 
 pytestmark = pytest.mark.integration
@@ -36,6 +38,18 @@ def _events(settings: Settings) -> list[Event]:
     topics = [getattr(settings, t) for t in EVENT_TOPICS]
     with TypedConsumer(settings, topics, idle_timeout_ms=4000) as consumer:
         return [r.record for r in consumer if isinstance(r.record, Event)]
+
+
+def _occurrences(settings: Settings) -> dict[str, OccurrenceState]:
+    """The compacted view of news.occurrences: the latest state per key, tombstones applied."""
+    state: dict[str, OccurrenceState] = {}
+    with TypedConsumer(settings, [settings.topic_occurrences], idle_timeout_ms=4000) as consumer:
+        for received in consumer:
+            if isinstance(received.record, OccurrenceState):
+                state[str(received.key)] = received.record
+            else:
+                state.pop(str(received.key), None)
+    return state
 
 
 def _content(events: list[Event]) -> list[dict[str, object]]:
@@ -83,6 +97,45 @@ def test_an_edited_page_is_updated_and_retracted_on_the_stream(
     state = apply_changes({}, created)
     state = apply_changes(state, changes)
     assert _content(list(state.values())) == _content(fresh)
+
+    # The occurrences follow: the retracted report left its occurrence (a tombstone, as it
+    # was alone in it), the new one has its own, the updated ones point at new versions.
+    occurrences = _occurrences(settings)
+    assert sorted(r for o in occurrences.values() for r in o.report_ids) == sorted(state)
+    assert sorted(e for o in occurrences.values() for e in o.event_ids) == sorted(
+        e.event_id for e in state.values()
+    )
     figure(
         f"lifecycle edit: {len(created)} reports, then {dict(ops)}; state = fresh run ({len(fresh)} events)"
     )
+
+
+def test_a_syndicated_copy_adds_a_mention_and_a_source_not_an_occurrence(
+    kafka_bootstrap: str, server: FaultServer, seed_dir: Path, tmp_path: Path
+) -> None:
+    html = (seed_dir / "article.html").read_bytes()
+    settings = broker_settings(kafka_bootstrap, tmp_path, f"t{uuid.uuid4().hex[:8]}")
+    server.set_page("fr-001", html)
+    assert runner.run_once([server.page_url("fr-001")], settings).ingested == 1
+    before = _occurrences(settings)
+    assert before and {o.mention_count for o in before.values()} == {1}
+
+    article = extract_article(html, server.page_url("fr-001"))
+    copy, _ = syndicated_copy(
+        text=article.text,
+        title=article.title,
+        lang="fr",
+        published_at=article.published_at,
+        host="partner.example",
+        site="Partner",
+        slug="rutte",
+        trim_last_paragraph=False,
+    )
+    server.set_page("fr-002", copy.encode())
+    second = runner.run_once([server.page_url("fr-002")], settings)
+    assert second.outcomes["duplicate"] == 1
+    after = _occurrences(settings)
+    assert set(after) == set(before)  # no new occurrence
+    assert {o.mention_count for o in after.values()} == {2}
+    assert all(len(o.sources) == 2 for o in after.values())
+    assert all(o.report_ids == before[k].report_ids for k, o in after.items())
