@@ -96,6 +96,32 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """List the events held for review, or accept or reject one (the decision is published)."""
+    from pipeline import review
+
+    if args.action == "list":
+        for item in review.pending(settings):
+            event = item.event
+            print(
+                f"{item.review_id}  {event.event_type:<15} {item.reason}\n"
+                f"    {event.article.url}\n    {event.evidence.text[:160]}"
+            )
+        return 0
+    if not args.review_id:
+        sys.stderr.write(f"review {args.action} needs the item's id (see `review list`)\n")
+        return 2
+    try:
+        decided = review.decide(
+            settings, args.review_id, accept=args.action == "accept", note=args.note
+        )
+    except review.ReviewError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    _print_json(decided.model_dump(mode="json", exclude={"event"}))
+    return 0
+
+
 def cmd_kafka(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.kafka.client import local_broker
 
@@ -172,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="send dead letters through the pipeline again")
     p.add_argument("--stage", action="append", help="only dead letters of this stage (repeatable)")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("review", help="events held for review: list, accept or reject them")
+    p.add_argument("action", choices=["list", "accept", "reject"])
+    p.add_argument("review_id", nargs="?", help="the item's id (accept, reject)")
+    p.add_argument("--note", default=None, help="why, kept with the decision")
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("kafka", help="manage the local development broker")
     p.add_argument("action", choices=["start", "stop", "status", "fetch"])

@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.models import Article, DeadLetter, Event, OccurrenceState
+from pipeline.models import Article, DeadLetter, Event, OccurrenceState, ReviewItem
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from kafka import KafkaConsumer
 
-Record = Event | Article | DeadLetter | OccurrenceState
+Record = Event | Article | DeadLetter | OccurrenceState | ReviewItem
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ def decode(
         return DeadLetter.model_validate(value)
     if ce_type.startswith("news.occurrence") or topic == settings.topic_occurrences:
         return OccurrenceState.model_validate(value)
+    if ce_type.startswith("news.review") or topic == settings.topic_review:
+        return ReviewItem.model_validate(value)
     return Article.model_validate(value)
 
 

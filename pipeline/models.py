@@ -273,6 +273,20 @@ class OccurrenceState(_Frozen):
     schema_version: str = SCHEMA_VERSION
 
 
+class ReviewItem(_Frozen):
+    """An event held for a person's decision instead of its typed topic (``news.review``,
+    compacted, keyed by ``review_id``: the latest message is the item's state)."""
+
+    review_id: str = Field(description="The held event's event_id.")
+    status: Literal["pending", "accepted", "rejected"] = "pending"
+    reason: str = Field(description="Why it is held, e.g. its confidence below the bar.")
+    event: Event
+    requested_at: datetime = Field(default_factory=utc_now)
+    decided_at: datetime | None = None
+    note: str | None = Field(default=None, description="The reviewer's note on the decision.")
+    schema_version: str = SCHEMA_VERSION
+
+
 class DeadLetter(_Frozen):
     """Anything that could not go through: which input, which stage, why."""
 

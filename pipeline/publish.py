@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import PublishError
-from pipeline.models import SCHEMA_VERSION, Article, DeadLetter, Event, OccurrenceState, utc_now
+from pipeline.models import (
+    SCHEMA_VERSION,
+    Article,
+    DeadLetter,
+    Event,
+    OccurrenceState,
+    ReviewItem,
+    utc_now,
+)
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,7 +58,7 @@ def _headers(
     )
 
 
-def _json(model: Article | Event | DeadLetter | OccurrenceState) -> bytes:
+def _json(model: Article | Event | DeadLetter | OccurrenceState | ReviewItem) -> bytes:
     # pydantic-core's serializer: UTF-8 JSON, several times faster than json.dumps(model_dump()).
     return model.model_dump_json().encode("utf-8")
 
@@ -142,6 +150,22 @@ def occurrence_message(
             "news.occurrence" if state is not None else "news.occurrence.removed",
             utc_now().isoformat(),
             SCHEMA_VERSION,
+        ),
+    )
+
+
+def review_message(item: ReviewItem, settings: Settings) -> Message:
+    """A review item's current state keyed by its id. Pure: no I/O."""
+    return Message(
+        topic=settings.topic_review,
+        key=item.review_id,
+        group=record_group(item.event),
+        value=_json(item),
+        headers=_headers(
+            item.review_id,
+            f"news.review.{item.status}",
+            (item.decided_at or item.requested_at).isoformat(),
+            item.schema_version,
         ),
     )
 

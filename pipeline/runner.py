@@ -419,6 +419,31 @@ def plan_reports(
     ]
 
 
+def hold_for_review(
+    events: Sequence[Event], settings: Settings
+) -> tuple[list[Event], list[Message]]:
+    """Split off the events below ``review_below_confidence``: (events to publish, the
+    ``news.review`` messages holding the others as pending items, with the reason)."""
+    from pipeline.models import ReviewItem
+    from pipeline.publish import review_message
+
+    bar = settings.review_below_confidence
+    kept = [e for e in events if e.confidence >= bar]
+    held = [
+        review_message(
+            ReviewItem(
+                review_id=e.event_id,
+                reason=f"confidence {e.confidence:.2f} below {bar:.2f} (PIPELINE_REVIEW_BELOW_CONFIDENCE)",
+                event=e,
+            ),
+            settings,
+        )
+        for e in events
+        if e.confidence < bar
+    ]
+    return kept, held
+
+
 def track_occurrences(
     index: OccurrenceIndex,
     planned: Sequence[Event],
@@ -464,9 +489,16 @@ def publish_all(
     producer: Any | None = None,
     writer: str | None = None,
     outcomes: Sequence[Outcome] = (),
+    *,
+    review: bool = True,
+    extra: Sequence[Message] = (),
 ) -> dict[str, int]:
     """Publish articles, their events as report changes and the dead letters, then record
     it all in the ledger; return confirmed counts per topic.
+
+    With ``review``, events whose confidence is below ``review_below_confidence`` go to the
+    review topic as pending items (:mod:`pipeline.review`) instead of their typed topic;
+    ``extra`` messages (a review decision) are sent in the same transaction.
 
     Once the writer's producer is open (fencing a killed predecessor), the ledger is
     reconciled with the articles topic, and articles an earlier attempt already committed
@@ -478,10 +510,14 @@ def publish_all(
     from pipeline.publish import open_writer, send_records
     from pipeline.recovery import reconcile_ledger, without_committed
 
+    held: list[Message] = []
+    if review:
+        events, held = hold_for_review(events, settings)
     with open_writer(settings, writer, producer) as open_producer:
         todo = without_committed(articles, events, dead_letters, reconcile_ledger(settings))
-        planned = plan_reports([*todo.articles, *todo.already_committed], events, settings)
         done = {a.article_id for a in todo.already_committed}
+        held = [m for m in held if m.group not in done]
+        planned = plan_reports([*todo.articles, *todo.already_committed], events, settings)
         to_send = [e for e in planned if e.article.article_id not in done]
         with Ledger.from_settings(settings) as ledger:
             saved = ledger.occurrence_state()
@@ -492,7 +528,7 @@ def publish_all(
             open_producer,
             [*todo.articles, *to_send, *todo.dead_letters],
             settings,
-            extra=occurrences,
+            extra=[*occurrences, *held, *extra],
         )
     record_published(
         [*todo.articles, *todo.already_committed],

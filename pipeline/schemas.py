@@ -7,13 +7,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from pipeline.models import Article, DeadLetter, Event, OccurrenceState
+from pipeline.models import Article, DeadLetter, Event, OccurrenceState, ReviewItem
 
 CONTRACT: dict[str, type[BaseModel]] = {
     "event.schema.json": Event,
     "article.schema.json": Article,
     "dead_letter.schema.json": DeadLetter,
     "occurrence.schema.json": OccurrenceState,
+    "review.schema.json": ReviewItem,
 }
 
 

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     topic_commitments: str = "news.commitments"
     topic_dead_letter: str = "news.dead_letter"
     topic_occurrences: str = "news.occurrences"
+    topic_review: str = "news.review"
+    review_below_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Events with a lower confidence go to the review topic, not their typed "
+        "topic (the splitter's lowest confidence is 0.55 today; 0 turns the lane off).",
+    )
     topic_partitions: int = 3
     topic_replication_factor: int = 1
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
@@ -220,6 +228,7 @@ class Settings(BaseSettings):
             "commitments",
             "dead_letter",
             "occurrences",
+            "review",
         )
         return {f"topic_{name}": f"{prefix}.news.{name}" for name in names}
 
@@ -232,6 +241,7 @@ class Settings(BaseSettings):
             self.topic_commitments,
             self.topic_dead_letter,
             self.topic_occurrences,
+            self.topic_review,
         ]
 
 

@@ -14,8 +14,8 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, object]]:
     """The pipeline's topics with their partitions, replication and configs."""
     specs: dict[str, dict[str, object]] = {}
     for name in settings.all_topics:
-        if name in (settings.topic_articles, settings.topic_occurrences):
-            # the latest version of each article or occurrence, kept while its id exists
+        if name in (settings.topic_articles, settings.topic_occurrences, settings.topic_review):
+            # the latest state of each article, occurrence or review item, kept while it exists
             configs = {"cleanup.policy": "compact"}
         elif name == settings.topic_dead_letter:
             configs = {"retention.ms": str(settings.topic_dead_letter_retention_ms)}
