@@ -37,7 +37,7 @@ import resource
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,23 +85,31 @@ def distinct_copy(html: bytes, copy: int) -> bytes:
     return _TEXT_START.sub(lambda m: m.group(0) + b"(%d) " % copy, html)
 
 
+def page_paths(pages_dir: Path, articles: int) -> list[str]:
+    """The server paths of :func:`load_pages`, without building the pages."""
+    names = [p.name.removesuffix(".html.gz") for p in sorted(pages_dir.glob("*.html.gz"))]
+    if not names:
+        raise SystemExit(f"no *.html.gz pages in {pages_dir}")
+    return [f"/copy{i // len(names)}/{names[i % len(names)]}.html" for i in range(articles)]
+
+
 def load_pages(pages_dir: Path, articles: int) -> dict[str, bytes]:
     """``articles`` distinct pages from the corpus, keyed by their path on the server."""
-    originals = [
-        (p.name.removesuffix(".html.gz"), gzip.decompress(p.read_bytes()))
+    originals = {
+        p.name.removesuffix(".html.gz"): gzip.decompress(p.read_bytes())
         for p in sorted(pages_dir.glob("*.html.gz"))
-    ]
-    if not originals:
-        raise SystemExit(f"no *.html.gz pages in {pages_dir}")
+    }
     pages: dict[str, bytes] = {}
-    for i in range(articles):
-        name, html = originals[i % len(originals)]
-        copy = i // len(originals)
-        pages[f"/copy{copy}/{name}.html"] = distinct_copy(html, copy)
+    for path in page_paths(pages_dir, articles):
+        copy, name = path.split("/")[1].removeprefix("copy"), path.split("/")[2]
+        pages[path] = distinct_copy(originals[name.removesuffix(".html")], int(copy))
     return pages
 
 
-def _serve(pages: dict[str, bytes], conn: Any) -> None:
+def _serve(pages: dict[str, bytes] | Callable[[], dict[str, bytes]], conn: Any) -> None:
+    if callable(pages):
+        pages = pages()
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             body = pages.get(self.path)
@@ -123,7 +131,9 @@ def _serve(pages: dict[str, bytes], conn: Any) -> None:
 class PageServer:
     """The pages served over HTTP from a process of their own (it takes no time from ours)."""
 
-    def __init__(self, pages: dict[str, bytes]) -> None:
+    def __init__(self, pages: dict[str, bytes] | Callable[[], dict[str, bytes]]) -> None:
+        """``pages`` by path, or a function the server's process calls to build them (so
+        they take no memory in this process)."""
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         self._process = context.Process(target=_serve, args=(pages, send), daemon=True)
