@@ -59,6 +59,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from pipeline.events.lexicon import check_strings
 from pipeline.extract import _STOPWORDS
 from pipeline.models import Event, stable_id
 
@@ -212,18 +213,6 @@ class _Vocabulary:
     longest: int
 
 
-def _check_strings(node: Any, where: str) -> None:
-    """Fail early on a bare YAML ``no`` or ``on`` read as a boolean."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _check_strings(value, f"{where}:{key}")
-    elif isinstance(node, list):
-        for item in node:
-            if isinstance(item, bool):
-                raise ValueError(f"{where}: boolean {item!r} in a word list; quote it")
-            _check_strings(item, where)
-
-
 def _phrases(forms: Iterable[Any]) -> list[tuple[str, ...]]:
     return [tuple(t.folded for t in _tokens(str(f))) for f in forms if str(f).strip()]
 
@@ -232,7 +221,7 @@ def _phrases(forms: Iterable[Any]) -> list[tuple[str, ...]]:
 def _vocabulary() -> _Vocabulary:
     path = resources.files("pipeline") / ALIASES_FILE
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    _check_strings(data, ALIASES_FILE)
+    check_strings(data, ALIASES_FILE)
     entities = {p: key for key, forms in data["entities"].items() for p in _phrases(forms)}
     people = {p: key for key, forms in data["people"].items() for p in _phrases(forms)}
     function_words = {

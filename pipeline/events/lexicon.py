@@ -116,16 +116,16 @@ def _compile(data: dict[str, Any]) -> dict[str, re.Pattern[str]]:
     return out
 
 
-def _check_strings(node: Any, where: str) -> None:
+def check_strings(node: Any, where: str) -> None:
     """Fail early on YAML surprises such as a bare ``no`` or ``on`` read as a boolean."""
     if isinstance(node, dict):
         for key, value in node.items():
-            _check_strings(value, f"{where}:{key}")
+            check_strings(value, f"{where}:{key}")
     elif isinstance(node, list):
         for item in node:
             if isinstance(item, bool):
                 raise ValueError(f"{where}: boolean {item!r} in a word list; quote it")
-            _check_strings(item, where)
+            check_strings(item, where)
 
 
 @cache
@@ -139,5 +139,5 @@ def load_lexicon(language: str) -> Lexicon | None:
         return None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    _check_strings(data, name)
+    check_strings(data, name)
     return Lexicon(language=data["language"], data=data, regex=_compile(data))

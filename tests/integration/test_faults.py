@@ -24,13 +24,13 @@ import pytest
 
 from pipeline import publish, runner
 from pipeline.airflow_local import settings_env
-from pipeline.consumer import TypedConsumer
 from pipeline.errors import LedgerError, PublishError, ValidationFailed
 from pipeline.kafka.broker import LocalBroker
 from pipeline.ledger import Ledger
-from pipeline.models import Article, DeadLetter, Event
+from pipeline.models import DeadLetter
 from pipeline.settings import Settings
 from tests.conftest import REPO_ROOT, broker_settings
+from tests.support.committed import read_committed
 from tests.support.fault_server import FaultServer
 
 pytestmark = pytest.mark.integration
@@ -77,19 +77,8 @@ def _expected(sources: list[str], settings: Settings) -> tuple[set[str], set[str
 
 def _committed(settings: Settings) -> tuple[Counter[str], Counter[str], list[DeadLetter]]:
     """Article ids and event ids as a ``read_committed`` consumer sees them, with counts."""
-    articles: Counter[str] = Counter()
-    events: Counter[str] = Counter()
-    dead: list[DeadLetter] = []
-    with TypedConsumer(settings, settings.all_topics, idle_timeout_ms=4000) as consumer:
-        for received in consumer:
-            record = received.record
-            if isinstance(record, Event):
-                events[record.event_id] += 1
-            elif isinstance(record, Article):
-                articles[record.article_id] += 1
-            else:
-                dead.append(record)
-    return articles, events, dead
+    seen = read_committed(settings, idle_timeout_ms=4000)
+    return seen.articles, seen.events, seen.dead_letters
 
 
 def _assert_exactly_once(settings: Settings, sources: list[str]) -> None:

@@ -13,7 +13,6 @@ import functools
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,9 @@ import pytest
 
 from pipeline import runner
 from pipeline.benchmarks.chain import PageServer, bench_settings, load_pages, page_paths
-from pipeline.consumer import TypedConsumer
-from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings
 from tests.conftest import CORPUS
+from tests.support.committed import read_committed
 from tests.support.figures import figure
 
 pytestmark = pytest.mark.integration
@@ -114,18 +112,12 @@ def test_two_thousand_articles_in_one_run_lose_nothing(
     assert summary.outcomes["duplicate"] == summary.outcomes["unchanged"] == 0
     assert summary.ingested > 0.5 * ARTICLES
 
-    articles: Counter[str] = Counter()
-    events: Counter[str] = Counter()
-    page_failures: set[str] = set()
-    with TypedConsumer(settings, settings.all_topics, idle_timeout_ms=5000) as consumer:
-        for received in consumer:
-            record = received.record
-            if isinstance(record, Event):
-                events[record.event_id] += 1
-            elif isinstance(record, Article):
-                articles[record.article_id] += 1
-            elif isinstance(record, DeadLetter) and record.event_id is None:
-                page_failures.add(record.article_id or record.source)
+    committed = read_committed(settings)
+    articles, events, page_failures = (
+        committed.articles,
+        committed.events,
+        committed.page_failures,
+    )
     assert len(articles) == summary.ingested and set(articles.values()) == {1}
     assert sum(events.values()) == sum(summary.events_by_type.values())
     assert set(events.values()) == {1}
