@@ -46,6 +46,7 @@ from pipeline.occurrences import (
     signature,
 )
 from pipeline.settings import Settings
+from tests.support.figures import figure
 from tests.support.occurrence_stories import COPIES, TRANSLATIONS, syndicated_copy
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -939,14 +940,12 @@ def test_occurrences_on_the_corpus_match_a_readers_count(
     index.add_reports(reports)
     got, want = len(index), len(set(gold.values()))
     repeats = _within_article_repeats(originals)
-    print(f"occurrences: {got}, reader's count: {want}")
-    print(
+    figure(
+        f"occurrences: {got}, reader's count: {want}\n"
         f"reports: {len(reports)} ({sum(len(p.events) for p in originals.values())} on "
         f"{len(originals)} original pages, {sum(len(p.events) for p in copies.values())} on "
         f"{len(copies)} copies, {sum(len(p.events) for p in translations.values())} on "
-        f"{len(translations)} translations); translated reports with no counterpart: {len(new)}"
-    )
-    print(
+        f"{len(translations)} translations); translated reports with no counterpart: {len(new)}\n"
         f"repeats inside one article kept apart by the same-article rule: {repeats} "
         f"(a stricter reader's count: {want - repeats})"
     )
