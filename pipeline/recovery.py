@@ -28,21 +28,14 @@ def committed_articles(
 ) -> tuple[list[Article], dict[int, int]]:
     """Articles committed on the articles topic from ``start`` (partition -> offset) up to
     the last stable offset, and the offsets to start from next time."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
     from kafka.errors import KafkaError
 
     from pipeline.consumer import decode
-    from pipeline.kafka.client import JsonDeserializer, common_config
+    from pipeline.kafka.client import make_consumer
 
     topic = settings.topic_articles
-    consumer = KafkaConsumer(
-        **common_config(settings),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-        value_deserializer=JsonDeserializer(),
-    )
+    consumer = make_consumer(settings)  # committed records only; partitions assigned below
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -74,16 +67,15 @@ def committed_articles(
         consumer.close()
 
 
-def reconcile_ledger(settings: Settings) -> set[tuple[str, str]]:
+def reconcile_ledger(settings: Settings, ledger: Ledger) -> set[tuple[str, str]]:
     """Record in the ledger the articles Kafka committed since the last reconciliation.
 
     Returns ``(article_id, content_sha256)`` of the articles the ledger did not hold: an
     earlier attempt published them and died before writing the ledger.
     """
-    with Ledger.from_settings(settings) as ledger:
-        start = ledger.topic_offsets(settings.topic_articles)
-        articles, ends = committed_articles(settings, start)
-        recovered = ledger.recover(articles, settings.topic_articles, ends)
+    start = ledger.topic_offsets(settings.topic_articles)
+    articles, ends = committed_articles(settings, start)
+    recovered = ledger.recover(articles, settings.topic_articles, ends)
     if recovered:
         log.warning(
             "%d article(s) were committed to %s by an earlier attempt that did not record "

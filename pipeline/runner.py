@@ -326,6 +326,17 @@ def record_published(
     """After a confirmed publish: remember the articles, the reports' versions (``events``
     as published), the duplicates and the occurrence index in the ledger, in one
     transaction."""
+    with Ledger.from_settings(settings) as ledger:
+        _record(ledger, articles, outcomes, events, occurrences)
+
+
+def _record(
+    ledger: Ledger,
+    articles: Sequence[Article],
+    outcomes: Sequence[Outcome],
+    events: Sequence[Event],
+    occurrences: dict[str, Any] | None,
+) -> None:
     dups = [
         Duplicate(
             article_id=o.article_id,
@@ -338,8 +349,7 @@ def record_published(
         for o in outcomes
         if o.outcome == "duplicate" and o.article_id and o.content_sha256 and o.duplicate_of
     ]
-    with Ledger.from_settings(settings) as ledger:
-        ledger.record_published(articles, events, dups, occurrences)
+    ledger.record_published(articles, events, dups, occurrences)
 
 
 def split(articles: Sequence[Article]) -> StageOutput:
@@ -399,7 +409,7 @@ def validate(
 
 
 def plan_reports(
-    articles: Sequence[Article], events: Sequence[Event], settings: Settings
+    articles: Sequence[Article], events: Sequence[Event], ledger: Ledger
 ) -> list[Event]:
     """The events to publish as report changes (:mod:`pipeline.lifecycle`): each article's
     new events against its live reports in the ledger. Events whose article is not in
@@ -410,8 +420,7 @@ def plan_reports(
     by_article: dict[str, list[Event]] = {a: [] for a in whole}
     for event in events:
         by_article.setdefault(event.article.article_id, []).append(event)
-    with Ledger.from_settings(settings) as ledger:
-        live = ledger.live_reports(by_article)
+    live = ledger.live_reports(by_article)
     return [
         change
         for article_id, found in by_article.items()
@@ -513,14 +522,17 @@ def publish_all(
     held: list[Message] = []
     if review:
         events, held = hold_for_review(events, settings)
-    with open_writer(settings, writer, producer) as open_producer:
-        todo = without_committed(articles, events, dead_letters, reconcile_ledger(settings))
+    with (
+        open_writer(settings, writer, producer) as open_producer,
+        Ledger.from_settings(settings) as ledger,
+    ):
+        committed = reconcile_ledger(settings, ledger)
+        todo = without_committed(articles, events, dead_letters, committed)
         done = {a.article_id for a in todo.already_committed}
         held = [m for m in held if m.group not in done]
-        planned = plan_reports([*todo.articles, *todo.already_committed], events, settings)
+        planned = plan_reports([*todo.articles, *todo.already_committed], events, ledger)
         to_send = [e for e in planned if e.article.article_id not in done]
-        with Ledger.from_settings(settings) as ledger:
-            saved = ledger.occurrence_state()
+        saved = ledger.occurrence_state()
         index = OccurrenceIndex.from_dict(saved) if saved else OccurrenceIndex()
         # States are full and keyed: the copies re-sent for committed articles change nothing.
         occurrences = track_occurrences(index, planned, outcomes, settings)
@@ -530,13 +542,13 @@ def publish_all(
             settings,
             extra=[*occurrences, *held, *extra],
         )
-    record_published(
-        [*todo.articles, *todo.already_committed],
-        outcomes,
-        settings,
-        planned,
-        occurrences=index.to_dict(),
-    )
+        _record(
+            ledger,
+            [*todo.articles, *todo.already_committed],
+            outcomes,
+            planned,
+            index.to_dict(),
+        )
     return counts
 
 
