@@ -42,6 +42,7 @@ from pipeline.occurrences import (
     normalise_actor,
     normalise_place,
     occurrence_id_for,
+    repeats,
     same_occurrence,
     signature,
 )
@@ -279,6 +280,51 @@ def test_same_article_never_merges() -> None:
     b = replace(signature(a), event_id="other-report")  # the same text twice in one article
     result = compare(signature(a), b)
     assert not result.same and result.veto == "same article"
+
+
+def _one_article(*events: Event) -> list[Signature]:
+    """Hand-made reports as the reports of one article, in this reading order."""
+    sigs = [signature(e) for e in events]
+    return [replace(s, article_id="one-article", position=i * 100) for i, s in enumerate(sigs)]
+
+
+def test_an_event_told_twice_in_one_article_is_one_occurrence() -> None:
+    lead = _event("statement", RUTTE_EN)
+    again = _event(
+        "statement",
+        "He said about 80% of the electronic components in Russian drones were made in China, "
+        "citing NATO's estimates.",
+    )
+    other = _event(
+        "statement", "Mark Rutte said NATO should strengthen its presence along its eastern flank."
+    )
+    a, b, c = _one_article(lead, again, other)
+    assert repeats(a, b).same
+    assert not repeats(a, c).same
+    assert repeats(a, replace(b, article_id="elsewhere")).veto == "different articles"
+    index = OccurrenceIndex()
+    ids = index.add_article([a, b, c])
+    assert ids[a.event_id] == ids[b.event_id] != ids[c.event_id]
+    occurrence = index.get(ids[a.event_id])
+    assert occurrence is not None and occurrence.report_ids == [a.report_id, b.report_id]
+    # A later version of the article adds a third telling: it joins the same occurrence.
+    third = replace(
+        signature(_event("statement", RUTTE_EN)), article_id="one-article", position=900
+    )
+    assert index.add_article([third])[third.event_id] == ids[a.event_id]
+
+
+def test_repeats_keep_the_vetoes_and_need_more_words_when_nothing_agrees() -> None:
+    a, b = _one_article(
+        _event("statement", RUTTE_EN),
+        _event("statement", RUTTE_EN, who="Jens Stoltenberg"),
+    )
+    assert (repeats(a, b).veto or "").startswith("actors differ")
+    close = "Mark Rutte said about 80% of the electronic parts in Russian drones came from China."
+    a, b = _one_article(_event("statement", RUTTE_EN), _event("statement", close))
+    c, d = _one_article(_event("statement", RUTTE_EN), _event("statement", close, who=None))
+    assert repeats(a, b).same  # the speaker agrees
+    assert 0.5 <= repeats(c, d).score < 0.8 and not repeats(c, d).same  # nothing else does
 
 
 def test_type_actor_and_place_vetoes() -> None:
@@ -788,23 +834,36 @@ def _translated_counterpart(event: Event, name: str, original: Page) -> Event | 
 #   a commitment in English (not in French: the statement is its counterpart, the
 #   commitment is new); fr-012-en "According to a police source, a 14-year-old child was
 #   killed." (no statement in the French sentence).
-# - Repeats inside one article, which the same-article rule keeps apart (two reports of
-#   one article are two occurrences; a repeat is the splitter's to collapse): below. A
-#   stricter reader would count each pair once; the test prints that count too.
+# - Repeats inside one article: the same event told twice in much the same words (a lead
+#   the body tells again, a sentence restated). One occurrence for the reader (a report
+#   of each telling).
 WITHIN_ARTICLE_REPEATS = (
     ("en-016", "commitment", "The government is also ‘committed to a two-state", "It is committed to a two-state"),
     ("fr-001", "military_update", "ont fait au moins deux morts à Soumy ce vendredi", "Des frappes russes ont fait au moins deux morts à Soumy"),
     ("fr-001", "statement", "a pris les éléments d’un (conflit) à caractère mondial", "avait pris un «caractère mondial»"),
     ("fr-001", "military_update", "a pris les éléments d’un (conflit) à caractère mondial", "avait pris un «caractère mondial»"),
+)  # fmt: skip
+# - Paraphrases inside one article: a quote, and a sentence of the same article saying in
+#   other words what it says (here, the article's lead). The matcher keeps them apart (no
+#   words in common to go by: only a reading of both could tell); the reader counts each
+#   pair as two reports of one statement, and the test prints the count with them merged.
+WITHIN_ARTICLE_PARAPHRASES = (
     ("fr-001", "statement", "«Nous avons pratiquement fait échouer toute leur campagne pour 2025»", "La Russie a affirmé vendredi avoir fait échouer"),
+    ("fr-001", "statement", "La Russie «a besoin» de migrants", "«Les migrants, c’est un besoin»"),
 )  # fmt: skip
 
 
-def _within_article_repeats(originals: dict[str, Page]) -> int:
-    found = 0
-    for name, kind, first, second in WITHIN_ARTICLE_REPEATS:
-        texts = [e.evidence.text for e in originals[name].events if e.event_type == kind]
-        found += any(first in t for t in texts) and any(second in t for t in texts)
+def _pairs_found(
+    originals: dict[str, Page], pairs: tuple[tuple[str, str, str, str], ...]
+) -> list[tuple[Event, Event]]:
+    """The (first, second) reports of each listed pair the splitter found."""
+    found = []
+    for name, kind, first, second in pairs:
+        events = [e for e in originals[name].events if e.event_type == kind]
+        a = next((e for e in events if first in e.evidence.text), None)
+        b = next((e for e in events if second in e.evidence.text), None)
+        if a is not None and b is not None:
+            found.append((a, b))
     return found
 
 
@@ -820,17 +879,19 @@ def _gold(
         for event in page.events:
             gold[event.event_id] = event.event_id
             story[event.event_id] = page.story
+    for first, second in _pairs_found(originals, WITHIN_ARTICLE_REPEATS):
+        gold[second.event_id] = gold[first.event_id]
     for name, page in copies.items():
         for event in page.events:
             counterpart = _counterpart(event, originals[name])
             assert counterpart is not None, f"copy of {name}: {event.evidence.text!r}"
-            gold[event.event_id] = counterpart.event_id
+            gold[event.event_id] = gold[counterpart.event_id]
             story[event.event_id] = name
     for name, page in translations.items():
         original = originals[page.story]
         for event in page.events:
             counterpart = _translated_counterpart(event, name, original)
-            gold[event.event_id] = counterpart.event_id if counterpart else event.event_id
+            gold[event.event_id] = gold[counterpart.event_id] if counterpart else event.event_id
             story[event.event_id] = page.story
             if counterpart is None:
                 new.append(f"{name}: {event.event_type}: {event.evidence.text[:70]}")
@@ -939,15 +1000,21 @@ def test_occurrences_on_the_corpus_match_a_readers_count(
     index = OccurrenceIndex()
     index.add_reports(reports)
     got, want = len(index), len(set(gold.values()))
-    repeats = _within_article_repeats(originals)
+    repeats = _pairs_found(originals, WITHIN_ARTICLE_REPEATS)
+    paraphrases = _pairs_found(originals, WITHIN_ARTICLE_PARAPHRASES)
     figure(
         f"occurrences: {got}, reader's count: {want}\n"
         f"reports: {len(reports)} ({sum(len(p.events) for p in originals.values())} on "
         f"{len(originals)} original pages, {sum(len(p.events) for p in copies.values())} on "
         f"{len(copies)} copies, {sum(len(p.events) for p in translations.values())} on "
         f"{len(translations)} translations); translated reports with no counterpart: {len(new)}\n"
-        f"repeats inside one article kept apart by the same-article rule: {repeats} "
-        f"(a stricter reader's count: {want - repeats})"
+        f"events told twice in one article, each one occurrence: {len(repeats)}; quotes and "
+        f"their paraphrase in one article, kept apart: {len(paraphrases)} (merging them too: "
+        f"{want - len(paraphrases)})"
+    )
+    assert len(repeats) == len(WITHIN_ARTICLE_REPEATS)
+    assert all(
+        index.occurrence_of(a.event_id) == index.occurrence_of(b.event_id) for a, b in repeats
     )
     merged_stories = [
         o.occurrence_id for o in index.occurrences() if len({story[r] for r in o.report_ids}) > 1
