@@ -54,7 +54,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -151,15 +151,25 @@ class _Token:
         return self.text[:1].isupper()
 
 
-def _tokens(text: str) -> list[_Token]:
-    """Words and digit runs; "U.S." reads as "US", hyphens and apostrophes split words."""
+@lru_cache(maxsize=1 << 16)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[_Token, ...]:
+    """Words and digit runs; "U.S." reads as "US", hyphens and apostrophes split words.
+    (Cached: a report's text is read for its anchors and for its words.)"""
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", "").ljust(len(m.group(0))), text)
     out: list[_Token] = []
+    end = 0  # where the previous word ended
     for m in _TOKEN.finditer(text):
-        before = text[: m.start()].rstrip()
-        initial = not before or before[-1] in _SENTENCE_OPENERS
-        out.append(_Token(m.group(0), fold(m.group(0)), m.start(), initial))
-    return out
+        gap = text[end : m.start()].rstrip()
+        # Initial: the text's first word, or the first after a sentence or quote opener.
+        initial = gap[-1] in _SENTENCE_OPENERS if gap else not out
+        out.append(_Token(m.group(0), _fold_word(m.group(0)), m.start(), initial))
+        end = m.end()
+    return tuple(out)
 
 
 # Transliteration-insensitive spelling of a name: sibilants merged, w/v, y/j/i, ou/u,
@@ -218,7 +228,6 @@ class _Vocabulary:
     months: dict[str, int]
     percent: frozenset[tuple[str, ...]]
     scales: dict[str, list[tuple[str | None, float]]]
-    longest: int
 
 
 def _phrases(forms: Iterable[Any]) -> list[tuple[str, ...]]:
@@ -241,7 +250,6 @@ def _vocabulary() -> _Vocabulary:
         for word in words:
             text, _, lang = str(word).partition("@")
             scales.setdefault(fold(text), []).append((lang or None, float(factor)))
-    lookup = [*entities, *people]
     return _Vocabulary(
         entities=entities,
         people=people,
@@ -255,42 +263,63 @@ def _vocabulary() -> _Vocabulary:
         months={fold(w): int(n) for n, ws in data["months"].items() for w in ws},
         percent=frozenset(_phrases(p for p in data["percent"] if p != "%")),
         scales=scales,
-        longest=max(len(p) for p in lookup),
     )
 
 
 _INFLECTIONS = ("nes", "ne", "es", "en", "er", "em", "s", "e", "n")
+_PhraseTable = dict[tuple[str, ...], str] | frozenset[tuple[str, ...]]
+_LONGEST_FROM: dict[int, tuple[_PhraseTable, dict[str, int]]] = {}
 
 
-def _lookup(
-    tokens: list[_Token], i: int, table: dict[tuple[str, ...], str] | frozenset[tuple[str, ...]]
-) -> tuple[str, int] | None:
+def _longest_from(table: _PhraseTable) -> dict[str, int]:
+    """First word -> the length of the longest phrase of ``table`` it opens (kept per
+    table: the vocabulary's tables are built once)."""
+    entry = _LONGEST_FROM.get(id(table))
+    if entry is None or entry[0] is not table:
+        found: dict[str, int] = {}
+        for phrase in table:
+            found[phrase[0]] = max(found.get(phrase[0], 0), len(phrase))
+        entry = _LONGEST_FROM[id(table)] = (table, found)
+    return entry[1]
+
+
+def _lookup(tokens: tuple[_Token, ...], i: int, table: _PhraseTable) -> tuple[str, int] | None:
     """The longest phrase of ``table`` starting at ``tokens[i]``: (its key, its length).
 
     A short form (three letters or fewer) must be written in capitals: "US" and "UN" name
     something, "us" and "un" do not. A single word not found as written is tried without a
     final inflection ("ukrainiennes" -> "ukrainien", "russischen" -> "russisch").
     """
-    vocab = _vocabulary()
     if i >= len(tokens):
         return None
-    for n in range(min(vocab.longest, len(tokens) - i), 0, -1):
+    longest = _longest_from(table).get(tokens[i].folded, 0)
+    vocab = _vocabulary()
+    for n in range(min(longest, len(tokens) - i), 0, -1):
         phrase = tuple(t.folded for t in tokens[i : i + n])
         short = n == 1 and len(phrase[0]) <= 3 and not tokens[i].text.isupper()
         if short and phrase not in vocab.people:  # "Xi" is a name in any case
             continue
         if phrase in table:
             return (table[phrase] if isinstance(table, dict) else " ".join(phrase)), n
-    word = tokens[i].folded
+    stem = _inflected(tokens[i].folded, id(table))
+    if stem is not None:
+        return (table[(stem,)] if isinstance(table, dict) else stem), 1
+    return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _inflected(word: str, table_id: int) -> str | None:
+    """The one-word phrase of a table (by id: see _longest_from) that ``word`` inflects."""
+    table = _LONGEST_FROM[table_id][0]
     if len(word) >= 5 and not word.isdigit():
         for suffix in _INFLECTIONS:
             stem = word[: -len(suffix)]
             if word.endswith(suffix) and len(stem) >= 4 and (stem,) in table:
-                return (table[(stem,)] if isinstance(table, dict) else stem), 1
+                return stem
     return None
 
 
-def _entity(tokens: list[_Token], i: int) -> tuple[str, int] | None:
+def _entity(tokens: tuple[_Token, ...], i: int) -> tuple[str, int] | None:
     vocab = _vocabulary()
     if (hit := _lookup(tokens, i, vocab.people)) is not None:
         return "p:" + hit[0], hit[1]
@@ -652,6 +681,40 @@ class Signature:
         if self.day_end is None and self.day is not None:
             object.__setattr__(self, "day_end", self.day)
 
+    # Derived once per signature (compare() runs for every candidate pair).
+    @cached_property
+    def token_set(self) -> frozenset[str]:
+        return frozenset(self.tokens)
+
+    @cached_property
+    def anchor_set(self) -> frozenset[str]:
+        return frozenset(self.anchors)
+
+    @cached_property
+    def anchor_weight(self) -> float:
+        return sum(map(_weight, self.anchors))
+
+    @cached_property
+    def figures(self) -> frozenset[str]:
+        return frozenset(x for x in self.anchors if x.partition(":")[0] in FIGURE_ANCHORS)
+
+    @cached_property
+    def match_key(self) -> tuple[Any, ...]:
+        """Everything :func:`compare` reads but the article: two reports with one key
+        compare alike with any report of another article (syndicated copies do)."""
+        return (
+            self.event_type,
+            self.language,
+            self.day,
+            self.day_end,
+            self.dated,
+            self.actor,
+            self.place,
+            self.places,
+            self.anchors,
+            self.tokens,
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
         return cls(
@@ -764,7 +827,8 @@ def _days_apart(a: Signature, b: Signature) -> int | None:
 
 
 def _dice(a: Iterable[str], b: Iterable[str]) -> float:
-    sa, sb = set(a), set(b)
+    sa = a if isinstance(a, frozenset | set) else set(a)
+    sb = b if isinstance(b, frozenset | set) else set(b)
     return 2 * len(sa & sb) / (len(sa) + len(sb)) if sa and sb else 0.0
 
 
@@ -821,16 +885,17 @@ def compare(
     if veto is not None:
         return Comparison(False, 0.0, veto, actors, places, 0, veto)
     same_language = sa.language is not None and sa.language == sb.language
-    words = _dice(sa.tokens, sb.tokens) if same_language else 0.0
-    raw, shared = anchor_similarity(sa.anchors, sb.anchors)
+    words = _dice(sa.token_set, sb.token_set) if same_language else 0.0
+    shared = sa.anchor_set & sb.anchor_set
+    total = sa.anchor_weight + sb.anchor_weight
+    raw = 2 * sum(map(_weight, shared)) / total if total else 0.0
     specific = any(x.partition(":")[0] in SPECIFIC_ANCHORS for x in shared)
     anchors = raw if len(shared) >= config.min_shared_anchors and specific else 0.0
     score = max(words, anchors)
     basis = "words" if words >= anchors else "anchors"
     # Contradictions: both give figures and none agree ("40 drones" / "70 drones"), or
     # the texts name two different days for the event.
-    figures_a = {x for x in sa.anchors if x.partition(":")[0] in FIGURE_ANCHORS}
-    figures_b = {x for x in sb.anchors if x.partition(":")[0] in FIGURE_ANCHORS}
+    figures_a, figures_b = sa.figures, sb.figures
     if figures_a and figures_b and not figures_a & figures_b:
         score *= config.figure_conflict_factor
         basis += ", other figures"
@@ -862,7 +927,7 @@ def repeats(
     found = compare(sa, replace(sb, article_id=f"{sb.article_id}:repeat"), config)
     if found.veto is not None:
         return found
-    words = _dice(sa.tokens, sb.tokens)
+    words = _dice(sa.token_set, sb.token_set)
     support = found.actors == "same" or found.places == "same"
     needed = config.min_repeat_words if support else config.min_repeat_words_weak
     agree = "actor" if found.actors == "same" else "place" if found.places == "same" else "nothing"
@@ -1034,6 +1099,9 @@ class OccurrenceIndex:
         self._report_of: dict[str, str] = {}  # current event id -> report id
         self._buckets: dict[tuple[str, str], dict[str, int]] = {}
         self._by_article: dict[str, dict[str, int]] = {}
+        # occurrence id -> match key -> its reports with that key (see Signature.match_key):
+        # a report is compared once with each distinct kind of report an occurrence holds.
+        self._variants: dict[str, dict[tuple[Any, ...], dict[str, Signature]]] = {}
 
     # -- bookkeeping
 
@@ -1047,6 +1115,8 @@ class OccurrenceIndex:
         ):
             counts = table.setdefault(key, {})  # type: ignore[arg-type]
             counts[occurrence.occurrence_id] = counts.get(occurrence.occurrence_id, 0) + 1
+        variants = self._variants.setdefault(occurrence.occurrence_id, {})
+        variants.setdefault(sig.match_key, {})[sig.report_id] = sig
 
     def _unlink(self, occurrence: Occurrence, sig: Signature) -> None:
         del occurrence.reports[sig.report_id]
@@ -1062,6 +1132,12 @@ class OccurrenceIndex:
                 del counts[occurrence.occurrence_id]
             if not counts:
                 del table[key]  # type: ignore[arg-type]
+        variants = self._variants[occurrence.occurrence_id]
+        del variants[sig.match_key][sig.report_id]
+        if not variants[sig.match_key]:
+            del variants[sig.match_key]
+        if not variants:
+            del self._variants[occurrence.occurrence_id]
 
     def _candidates(self, sig: Signature) -> list[Occurrence]:
         day = date.fromisoformat(sig.bucket_day)
@@ -1074,8 +1150,11 @@ class OccurrenceIndex:
     def _compare_with(self, sig: Signature, occurrence: Occurrence) -> Comparison | None:
         """The best comparison of a report with an occurrence's reports; None when any of
         them vetoes it (another actor, place or type, too far apart, the same article)."""
+        if occurrence.occurrence_id in self._by_article.get(sig.article_id, {}):
+            return None  # the same article
         best: Comparison | None = None
-        for other in occurrence.reports.values():
+        for same_kind in self._variants[occurrence.occurrence_id].values():
+            other = next(iter(same_kind.values()))
             result = compare(sig, other, self.config)
             if result.veto is not None:
                 return None
