@@ -69,12 +69,46 @@ reports = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# The occurrence index (pipeline.occurrences) as one JSON document, saved with each publish.
-occurrence_index = sa.Table(
+# The occurrence index (pipeline.occurrences), one row per occurrence: its state and the
+# days its reports are filed under, so a run loads only the occurrences it can touch.
+occurrences = sa.Table(
+    "occurrences",
+    metadata,
+    sa.Column("occurrence_id", sa.String(64), primary_key=True),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("first_day", sa.String(10), nullable=False, index=True),
+    sa.Column("last_day", sa.String(10), nullable=False, index=True),
+    sa.Column("state", sa.Text, nullable=False),  # Occurrence.to_dict() as JSON
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+# Which occurrence holds each report, and from which article (updates, retractions,
+# syndicated copies and repeats look occurrences up by report or by article).
+occurrence_reports = sa.Table(
+    "occurrence_reports",
+    metadata,
+    sa.Column("report_id", sa.String(64), primary_key=True),
+    sa.Column("occurrence_id", sa.String(64), nullable=False, index=True),
+    sa.Column("article_id", sa.String(64), nullable=False, index=True),
+)
+# Before 1.1.0's row-level storage: the whole index as one JSON document. Read once to
+# move it into the tables above, then emptied.
+legacy_occurrence_index = sa.Table(
     "occurrence_index",
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Review items (pipeline.review): which event is held, for which article, and its status,
+# so a run neither re-opens a decided item nor leaves a stale one pending.
+review_items = sa.Table(
+    "review_items",
+    metadata,
+    sa.Column("review_id", sa.String(64), primary_key=True),
+    sa.Column("article_id", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("item", sa.Text, nullable=False),  # the item's latest state (ReviewItem JSON)
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -98,6 +132,25 @@ class KnownVersion:
     url: str
     content_sha256: str
     simhash: int
+
+
+@dataclass(frozen=True)
+class OccurrenceWrites:
+    """What a run changed in the occurrence index: states to save (each an
+    ``Occurrence.to_dict()``) and the ids of occurrences that lost their last report."""
+
+    saved: Sequence[dict[str, Any]] = ()
+    removed: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    """A review item as the ledger knows it: ``item`` is its latest state as JSON."""
+
+    review_id: str
+    article_id: str
+    status: str
+    item: str
 
 
 @dataclass(frozen=True)
@@ -217,25 +270,107 @@ class Ledger:
                 out[row.article_id].append(Event.model_validate_json(row.event))
         return out
 
-    def occurrence_state(self) -> dict[str, Any] | None:
-        """The saved occurrence index (:meth:`OccurrenceIndex.to_dict`), None before any."""
-        state = self._read(
-            lambda conn: conn.execute(
-                sa.select(occurrence_index.c.state).where(occurrence_index.c.name == "index")
-            ).scalar()
+    def load_occurrences(
+        self,
+        windows: Sequence[tuple[str, str]] = (),
+        report_ids: Iterable[str] = (),
+        article_ids: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Saved occurrence states (``Occurrence.to_dict()``): those with a report filed
+        under a day of one of the ``windows`` (first, last day, inclusive), holding one of
+        ``report_ids``, or holding a report of one of ``article_ids``."""
+        self._move_legacy_occurrence_index()
+
+        def query(conn: sa.Connection) -> list[dict[str, Any]]:
+            found: dict[str, str] = {}
+            for low, high in windows:
+                rows = conn.execute(
+                    sa.select(occurrences.c.occurrence_id, occurrences.c.state).where(
+                        occurrences.c.first_day <= high, occurrences.c.last_day >= low
+                    )
+                )
+                found.update((r.occurrence_id, r.state) for r in rows)
+            for column, keys in (
+                (occurrence_reports.c.report_id, sorted(set(report_ids))),
+                (occurrence_reports.c.article_id, sorted(set(article_ids))),
+            ):
+                for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
+                    held = sa.select(occurrence_reports.c.occurrence_id).where(column.in_(chunk))
+                    rows = conn.execute(
+                        sa.select(occurrences.c.occurrence_id, occurrences.c.state).where(
+                            occurrences.c.occurrence_id.in_(held)
+                        )
+                    )
+                    found.update((r.occurrence_id, r.state) for r in rows)
+            return [json.loads(found[k]) for k in sorted(found)]
+
+        return self._read(query)
+
+    def count_occurrences(self) -> int:
+        self._move_legacy_occurrence_index()
+        return self._read(
+            lambda conn: (
+                conn.execute(sa.select(sa.func.count()).select_from(occurrences)).scalar() or 0
+            )
         )
-        return json.loads(state) if state else None
+
+    def _move_legacy_occurrence_index(self) -> None:
+        """A ledger written before row-level storage holds the index as one document: move
+        it into rows (once, in one transaction)."""
+        try:
+            with self.engine.begin() as conn:
+                state = conn.execute(sa.select(legacy_occurrence_index.c.state)).scalar()
+                if state is None:
+                    return
+                saved = json.loads(state).get("occurrences", [])
+                _save_occurrences(conn, OccurrenceWrites(saved=saved), datetime.now(UTC))
+                conn.execute(sa.delete(legacy_occurrence_index))
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot move the occurrence index into rows: {exc}", source=_safe(self.url)
+            ) from exc
+
+    def review_statuses(
+        self, review_ids: Iterable[str] = (), article_ids: Iterable[str] = ()
+    ) -> dict[str, ReviewStatus]:
+        """The review items recorded for these ids or these articles."""
+
+        def query(conn: sa.Connection) -> dict[str, ReviewStatus]:
+            out: dict[str, ReviewStatus] = {}
+            for column, keys in (
+                (review_items.c.review_id, sorted(set(review_ids))),
+                (review_items.c.article_id, sorted(set(article_ids))),
+            ):
+                for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
+                    for row in conn.execute(sa.select(review_items).where(column.in_(chunk))):
+                        out[row.review_id] = ReviewStatus(
+                            row.review_id, row.article_id, row.status, row.item
+                        )
+            return out
+
+        return self._read(query)
+
+    def record_reviews(self, reviews: Sequence[ReviewStatus]) -> None:
+        """Review decisions, after they were published."""
+        try:
+            with self.engine.begin() as conn:
+                _save_reviews(conn, reviews, datetime.now(UTC))
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot record review decisions: {exc}", source=_safe(self.url)
+            ) from exc
 
     def record_published(
         self,
         articles: Iterable[Article],
         events: Iterable[Event],
         found: Sequence[Duplicate],
-        occurrences: dict[str, Any] | None = None,
+        occurrences: OccurrenceWrites | None = None,
+        reviews: Sequence[ReviewStatus] = (),
     ) -> None:
         """After a confirmed publish, in one transaction: the articles' versions, the
-        reports' versions (``events`` as published), the duplicates and the occurrence
-        index's new state."""
+        reports' versions (``events`` as published), the duplicates, the occurrences the
+        run changed and the review items' statuses."""
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
@@ -243,15 +378,8 @@ class Ledger:
                 _upsert_reports(conn, events, now)
                 _insert_duplicates(conn, found, now)
                 if occurrences is not None:
-                    values = {"state": json.dumps(occurrences), "recorded_at": now}
-                    key = occurrence_index.c.name == "index"
-                    if (
-                        conn.execute(
-                            sa.update(occurrence_index).where(key).values(**values)
-                        ).rowcount
-                        == 0
-                    ):
-                        conn.execute(occurrence_index.insert().values(name="index", **values))
+                    _save_occurrences(conn, occurrences, now)
+                _save_reviews(conn, reviews, now)
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot record what was published: {exc}", source=_safe(self.url)
@@ -385,6 +513,57 @@ def _insert_duplicates(conn: sa.Connection, found: Sequence[Duplicate], now: dat
             conn.execute(duplicates.insert().values(recorded_at=now, **vars(dup)))
             written += 1
     return written
+
+
+def _save_occurrences(conn: sa.Connection, writes: OccurrenceWrites, now: datetime) -> None:
+    """Replace the saved occurrences (and which reports they hold); delete removed ones."""
+    ids = [o["occurrence_id"] for o in writes.saved] + list(writes.removed)
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        conn.execute(
+            sa.delete(occurrence_reports).where(occurrence_reports.c.occurrence_id.in_(chunk))
+        )
+        conn.execute(sa.delete(occurrences).where(occurrences.c.occurrence_id.in_(chunk)))
+    rows, held = [], []
+    for state in writes.saved:
+        reports = state.get("reports", [])
+        if not reports:
+            continue
+        days = [r["bucket_day"] for r in reports]
+        rows.append(
+            {
+                "occurrence_id": state["occurrence_id"],
+                "event_type": state["event_type"],
+                "first_day": min(days),
+                "last_day": max(days),
+                "state": json.dumps(state),
+                "recorded_at": now,
+            }
+        )
+        held.extend(
+            {
+                "report_id": r.get("report_id") or r["event_id"],
+                "occurrence_id": state["occurrence_id"],
+                "article_id": r["article_id"],
+            }
+            for r in reports
+        )
+    if rows:
+        conn.execute(occurrences.insert(), rows)
+    if held:
+        conn.execute(occurrence_reports.insert(), held)
+
+
+def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: datetime) -> None:
+    for item in reviews:
+        values = {
+            "article_id": item.article_id,
+            "status": item.status,
+            "item": item.item,
+            "recorded_at": now,
+        }
+        key = review_items.c.review_id == item.review_id
+        if conn.execute(sa.update(review_items).where(key).values(**values)).rowcount == 0:
+            conn.execute(review_items.insert().values(review_id=item.review_id, **values))
 
 
 def _upsert_reports(conn: sa.Connection, events: Iterable[Event], now: datetime) -> None:

@@ -278,7 +278,10 @@ class ReviewItem(_Frozen):
     compacted, keyed by ``review_id``: the latest message is the item's state)."""
 
     review_id: str = Field(description="The held event's event_id.")
-    status: Literal["pending", "accepted", "rejected"] = "pending"
+    status: Literal["pending", "accepted", "rejected", "superseded"] = Field(
+        default="pending",
+        description="superseded: its article changed and the event is no longer in it.",
+    )
     reason: str = Field(description="Why it is held, e.g. its confidence below the bar.")
     event: Event
     requested_at: datetime = Field(default_factory=utc_now)

@@ -74,6 +74,7 @@ __all__ = [
     "OccurrenceIndex",
     "Signature",
     "anchors_of",
+    "bucket_day",
     "compare",
     "content_tokens",
     "fold",
@@ -627,6 +628,18 @@ def _days_of(event: Event) -> tuple[str | None, str | None]:
     return start, start
 
 
+def _reported_at(event: Event) -> datetime:
+    """When the source reported it: the publication date, else when we ingested it."""
+    published = _iso_datetime(event.article.published_at)
+    return published or _iso_datetime(event.ingested_at) or datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def bucket_day(event: Event) -> str:
+    """The day under which the index files a report (its :attr:`Signature.bucket_day`),
+    without reading its text."""
+    return _days_of(event)[0] or _reported_at(event).date().isoformat()
+
+
 def source_of(url: str | None, site: str | None = None) -> str:
     """A report's source: the host of its article's URL ("www." off), else the site name."""
     host = urlsplit(url).hostname if url and url.startswith(("http://", "https://")) else None
@@ -751,8 +764,7 @@ def signature(event: Event) -> Signature:
         anchors.discard(actor)
     if place:  # checked on its own (military updates)
         anchors.discard(place)
-    published = _iso_datetime(event.article.published_at)
-    reported = published or _iso_datetime(event.ingested_at) or datetime(1970, 1, 1, tzinfo=UTC)
+    reported = _reported_at(event)
     day, day_end = _days_of(event)
     return Signature(
         event_id=event.event_id,
@@ -1009,6 +1021,12 @@ class Occurrence:
     @property
     def last_reported_at(self) -> str | None:
         return max(self._times(), default=None)
+
+    @property
+    def bucket_span(self) -> tuple[str, str] | None:
+        """The first and last day its reports are filed under (None with no report)."""
+        days = [s.bucket_day for s in self.reports.values()]
+        return (min(days), max(days)) if days else None
 
     @property
     def first_report_id(self) -> str | None:
@@ -1473,6 +1491,40 @@ class OccurrenceIndex:
 
     # -- state
 
+    def windows(self, days: Iterable[str]) -> list[tuple[str, str]]:
+        """The date ranges whose occurrences a report filed under any of ``days`` may be
+        compared with: each day +- ``window_days``, overlapping ranges merged."""
+        spread = timedelta(days=self.config.window_days)
+        out: list[tuple[date, date]] = []
+        for day in sorted({date.fromisoformat(d) for d in days}):
+            low, high = day - spread, day + spread
+            if out and low <= out[-1][1] + timedelta(days=1):
+                out[-1] = (out[-1][0], max(out[-1][1], high))
+            else:
+                out.append((low, high))
+        return [(a.isoformat(), b.isoformat()) for a, b in out]
+
+    def load(self, items: Iterable[dict[str, Any]]) -> int:
+        """Add saved occurrences (:meth:`Occurrence.to_dict`) this index does not hold yet:
+        a partial index holds what one run can touch (see :mod:`pipeline.ledger`). Returns
+        how many were added."""
+        added = 0
+        for item in items:
+            if item["occurrence_id"] in self._occurrences:
+                continue
+            occurrence = Occurrence.from_dict(item)
+            reports = list(occurrence.reports.values())
+            occurrence.reports = {}
+            self._occurrences[occurrence.occurrence_id] = occurrence
+            for sig in reports:
+                self._link(occurrence, sig)
+            added += 1
+        return added
+
+    def article_ids(self) -> set[str]:
+        """The articles whose reports the index holds."""
+        return set(self._by_article)
+
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-serialisable data."""
         return {
@@ -1486,11 +1538,5 @@ class OccurrenceIndex:
         if data.get("state_version") != STATE_VERSION:
             raise ValueError(f"occurrence state version {data.get('state_version')!r} unknown")
         index = cls(MatchConfig(**data.get("config", {})))
-        for item in data.get("occurrences", []):
-            occurrence = Occurrence.from_dict(item)
-            reports = list(occurrence.reports.values())
-            occurrence.reports = {}
-            index._occurrences[occurrence.occurrence_id] = occurrence
-            for sig in reports:
-                index._link(occurrence, sig)
+        index.load(data.get("occurrences", []))
         return index

@@ -8,7 +8,10 @@ keyed by the item's id, so its latest message is the item's state:
 - accepting an item publishes its event to the typed topic (a new report, with its
   occurrence) and the ``accepted`` state, in one transaction;
 - rejecting it publishes the ``rejected`` state: the event stays out, and the decision is
-  on record.
+  on record;
+- a pending item whose article is published again without that event (the article
+  changed) becomes ``superseded``; a decided item is never opened again (the ledger keeps
+  each item's status: an accepted event stays published, a rejected one stays out).
 
 ``python -m pipeline review list | accept ID | reject ID [--note TEXT]``.
 """
@@ -16,6 +19,7 @@ keyed by the item's id, so its latest message is the item's state:
 from __future__ import annotations
 
 from pipeline.errors import PipelineError
+from pipeline.ledger import Ledger, ReviewStatus
 from pipeline.models import ReviewItem, utc_now
 from pipeline.settings import Settings
 
@@ -73,4 +77,9 @@ def decide(
     else:
         with open_writer(settings) as producer:
             send_records(producer, [], settings, extra=[decision])
+    status = ReviewStatus(
+        review_id, item.event.article.article_id, decided.status, decided.model_dump_json()
+    )
+    with Ledger.from_settings(settings) as ledger:
+        ledger.record_reviews([status])
     return decided

@@ -31,7 +31,7 @@ from pipeline.errors import PipelineError, RobotsDisallowed
 from pipeline.events import split_events
 from pipeline.extract import extract_article
 from pipeline.fetch import FetchedPage, Fetcher
-from pipeline.ledger import Duplicate, Ledger
+from pipeline.ledger import Duplicate, Ledger, OccurrenceWrites, ReviewStatus
 from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings
 from pipeline.sources import Candidate, discover
@@ -321,10 +321,10 @@ def record_published(
     outcomes: Sequence[Outcome],
     settings: Settings,
     events: Sequence[Event] = (),
-    occurrences: dict[str, Any] | None = None,
+    occurrences: OccurrenceWrites | None = None,
 ) -> None:
     """After a confirmed publish: remember the articles, the reports' versions (``events``
-    as published), the duplicates and the occurrence index in the ledger, in one
+    as published), the duplicates and the occurrences changed in the ledger, in one
     transaction."""
     with Ledger.from_settings(settings) as ledger:
         _record(ledger, articles, outcomes, events, occurrences)
@@ -335,7 +335,8 @@ def _record(
     articles: Sequence[Article],
     outcomes: Sequence[Outcome],
     events: Sequence[Event],
-    occurrences: dict[str, Any] | None,
+    occurrences: OccurrenceWrites | None,
+    reviews: Sequence[ReviewStatus] = (),
 ) -> None:
     dups = [
         Duplicate(
@@ -349,7 +350,7 @@ def _record(
         for o in outcomes
         if o.outcome == "duplicate" and o.article_id and o.content_sha256 and o.duplicate_of
     ]
-    ledger.record_published(articles, events, dups, occurrences)
+    ledger.record_published(articles, events, dups, occurrences, reviews)
 
 
 def split(articles: Sequence[Article]) -> StageOutput:
@@ -429,28 +430,109 @@ def plan_reports(
 
 
 def hold_for_review(
-    events: Sequence[Event], settings: Settings
-) -> tuple[list[Event], list[Message]]:
-    """Split off the events below ``review_below_confidence``: (events to publish, the
-    ``news.review`` messages holding the others as pending items, with the reason)."""
-    from pipeline.models import ReviewItem
+    events: Sequence[Event],
+    settings: Settings,
+    ledger: Ledger,
+    whole: Iterable[str] = (),
+) -> tuple[list[Event], list[Message], list[ReviewStatus]]:
+    """Split off the events below ``review_below_confidence`` (:mod:`pipeline.review`).
+
+    Returns the events to publish, the ``news.review`` messages and the review statuses to
+    record. Decisions follow a report across its article's versions, as the lifecycle
+    does (an event whose evidence is mostly that of an earlier item's event, same type,
+    is its next version):
+
+    - a held event is a new pending item, with the reason;
+    - the next version of an accepted item's event is published (an update of the
+      report the reviewer accepted); of a rejected one, it is recorded as rejected too;
+    - an item decided before is never opened again;
+    - a pending item of an article published again (``whole``: the ids of the articles
+      published whole) whose event is gone is ``superseded``, naming its next version's
+      item when there is one: nobody is left deciding on a text that is no longer there.
+    """
+    from pipeline.lifecycle import UPDATE_SIMILARITY, similarity
+    from pipeline.models import ReviewItem, utc_now
     from pipeline.publish import review_message
 
     bar = settings.review_below_confidence
-    kept = [e for e in events if e.confidence >= bar]
-    held = [
-        review_message(
-            ReviewItem(
-                review_id=e.event_id,
-                reason=f"confidence {e.confidence:.2f} below {bar:.2f} (PIPELINE_REVIEW_BELOW_CONFIDENCE)",
-                event=e,
-            ),
-            settings,
-        )
-        for e in events
-        if e.confidence < bar
+    low = {e.event_id: e for e in events if e.confidence < bar}
+    whole = set(whole)
+    known = ledger.review_statuses(review_ids=low, article_ids=whole)
+    earlier = [  # items of these articles for events of an earlier version
+        ReviewItem.model_validate_json(k.item)
+        for i, k in sorted(known.items())
+        if i not in low and k.status != "superseded"
     ]
-    return kept, held
+    publish = {i for i, k in known.items() if k.status == "accepted"}
+    items: list[ReviewItem] = []
+    successor: dict[str, str] = {}
+    for event_id, event in sorted(low.items()):
+        if event_id in known:
+            continue
+        ranked = [
+            (similarity(event, item.event), item.review_id, item)
+            for item in earlier
+            if item.event.article.article_id == event.article.article_id
+            and item.review_id not in successor
+        ]
+        score, _, previous = max(ranked, default=(0.0, "", None), key=lambda r: r[:2])
+        reason = (
+            f"confidence {event.confidence:.2f} below {bar:.2f} (PIPELINE_REVIEW_BELOW_CONFIDENCE)"
+        )
+        item = ReviewItem(review_id=event_id, reason=reason, event=event)
+        if previous is not None and score >= UPDATE_SIMILARITY:
+            successor[previous.review_id] = event_id
+            note = f"next version of review item {previous.review_id}"
+            if previous.status in ("accepted", "rejected"):
+                item = item.model_copy(
+                    update={"status": previous.status, "decided_at": utc_now(), "note": note}
+                )
+                if previous.status == "accepted":
+                    publish.add(event_id)
+            else:
+                item = item.model_copy(update={"note": note})
+        items.append(item)
+    for item in earlier:
+        if item.status == "pending" and item.event.article.article_id in whole:
+            after = successor.get(item.review_id)
+            note = "its article changed: " + (
+                f"the event's next version is review item {after}"
+                if after
+                else "the event is no longer in it"
+            )
+            items.append(
+                item.model_copy(
+                    update={"status": "superseded", "decided_at": utc_now(), "note": note}
+                )
+            )
+    kept = [e for e in events if e.event_id not in low or e.event_id in publish]
+    statuses = [
+        ReviewStatus(i.review_id, i.event.article.article_id, i.status, i.model_dump_json())
+        for i in items
+    ]
+    return kept, [review_message(i, settings) for i in items], statuses
+
+
+def load_occurrences(
+    ledger: Ledger, planned: Sequence[Event], outcomes: Sequence[Outcome]
+) -> OccurrenceIndex:
+    """The part of the saved occurrence index this run can touch: the occurrences filed
+    within the matching window of its reports' days, those holding its reports, and every
+    occurrence of the articles those hold (the translations' alignment looks at the
+    whole of a companion article) or that its syndicated copies repeat."""
+    from pipeline.occurrences import OccurrenceIndex, bucket_day
+
+    index = OccurrenceIndex()
+    originals = {o.duplicate_of for o in outcomes if o.outcome == "duplicate" and o.duplicate_of}
+    index.load(
+        ledger.load_occurrences(
+            windows=index.windows(bucket_day(e) for e in planned if e.op != "retract"),
+            report_ids={e.report_id for e in planned},
+            article_ids={e.article.article_id for e in planned} | originals,
+        )
+    )
+    index.load(ledger.load_occurrences(article_ids=index.article_ids()))
+    return index
 
 
 def track_occurrences(
@@ -458,10 +540,10 @@ def track_occurrences(
     planned: Sequence[Event],
     outcomes: Sequence[Outcome],
     settings: Settings,
-) -> list[Message]:
+) -> tuple[list[Message], OccurrenceWrites]:
     """Feed the published report changes and the syndicated copies (near-duplicates, not
-    published) to the occurrence index; return the ``news.occurrences`` messages: each
-    changed occurrence's state, a tombstone for each removed one."""
+    published) to the occurrence index; return the ``news.occurrences`` messages (each
+    changed occurrence's state, a tombstone for each removed one) and what to save."""
     from pipeline.models import OccurrenceState
     from pipeline.occurrences import source_of
     from pipeline.publish import occurrence_message
@@ -480,14 +562,15 @@ def track_occurrences(
             changed.update(
                 index.add_mention(o.duplicate_of, source_of(o.url or o.source), None, o.article_id)
             )
-    messages = []
+    messages, saved = [], []
     for occurrence_id in sorted(changed - set(applied.removed)):
         occurrence = index.get(occurrence_id)
         if occurrence is not None:
             state = OccurrenceState.model_validate(occurrence.record())
             messages.append(occurrence_message(occurrence_id, state, settings))
+            saved.append(occurrence.to_dict())
     messages.extend(occurrence_message(o, None, settings) for o in applied.removed)
-    return messages
+    return messages, OccurrenceWrites(saved=saved, removed=list(applied.removed))
 
 
 def publish_all(
@@ -515,13 +598,9 @@ def publish_all(
     report changes are planned again (the same as the earlier attempt's, from the same
     ledger state) and recorded without being sent.
     """
-    from pipeline.occurrences import OccurrenceIndex
     from pipeline.publish import open_writer, send_records
     from pipeline.recovery import reconcile_ledger, without_committed
 
-    held: list[Message] = []
-    if review:
-        events, held = hold_for_review(events, settings)
     with (
         open_writer(settings, writer, producer) as open_producer,
         Ledger.from_settings(settings) as ledger,
@@ -529,26 +608,26 @@ def publish_all(
         committed = reconcile_ledger(settings, ledger)
         todo = without_committed(articles, events, dead_letters, committed)
         done = {a.article_id for a in todo.already_committed}
-        held = [m for m in held if m.group not in done]
-        planned = plan_reports([*todo.articles, *todo.already_committed], events, ledger)
+        whole = [*todo.articles, *todo.already_committed]
+        held: list[Message] = []
+        reviews: list[ReviewStatus] = []
+        if review:
+            events, held, reviews = hold_for_review(
+                events, settings, ledger, whole=[a.article_id for a in whole]
+            )
+            held = [m for m in held if m.group not in done]
+        planned = plan_reports(whole, events, ledger)
         to_send = [e for e in planned if e.article.article_id not in done]
-        saved = ledger.occurrence_state()
-        index = OccurrenceIndex.from_dict(saved) if saved else OccurrenceIndex()
+        index = load_occurrences(ledger, planned, outcomes)
         # States are full and keyed: the copies re-sent for committed articles change nothing.
-        occurrences = track_occurrences(index, planned, outcomes, settings)
+        occurrences, writes = track_occurrences(index, planned, outcomes, settings)
         counts = send_records(
             open_producer,
             [*todo.articles, *to_send, *todo.dead_letters],
             settings,
             extra=[*occurrences, *held, *extra],
         )
-        _record(
-            ledger,
-            [*todo.articles, *todo.already_committed],
-            outcomes,
-            planned,
-            index.to_dict(),
-        )
+        _record(ledger, whole, outcomes, planned, writes, reviews)
     return counts
 
 

@@ -15,10 +15,13 @@ import pytest
 from pipeline import runner
 from pipeline.airflow_local import settings_env
 from pipeline.consumer import TypedConsumer
+from pipeline.events import split_events
+from pipeline.extract import extract_article
 from pipeline.models import Event, OccurrenceState, ReviewItem
 from pipeline.review import review_items
 from pipeline.settings import Settings
 from tests.conftest import REPO_ROOT, broker_settings
+from tests.support.fault_server import serve_faults
 
 pytestmark = pytest.mark.integration
 BAR = 0.8
@@ -96,3 +99,79 @@ def test_weak_events_wait_for_review_and_the_decision_is_published(
         }
     assert accepted_id in reports and rejected_id not in reports
     assert isinstance(after[accepted_id], ReviewItem)
+
+
+def test_review_decisions_follow_the_report_when_its_article_changes(
+    kafka_bootstrap: str, seed_dir: Path, tmp_path: Path
+) -> None:
+    """An edited article: every event id changes. An accepted event's next version is
+    published as an update of the accepted report; a rejected one's stays out, rejected;
+    a pending item whose sentence was withdrawn is superseded; the other pending items are
+    superseded by their next version's item. No item is left pending on a text that is
+    gone, and a replay opens nothing again."""
+    from pipeline.review import decide
+
+    # Apostrophes as written in the text, so that sentences can be cut out of the HTML.
+    html = (seed_dir / "article.html").read_text(encoding="utf-8").replace("&#x27;", "'")
+    settings = broker_settings(
+        kafka_bootstrap, tmp_path, f"t{uuid.uuid4().hex[:8]}", review_below_confidence=BAR
+    )
+    with serve_faults(seed_dir) as server:
+        url = server.page_url("article")
+        server.set_page("article", html.encode())
+        assert runner.run_once([url], settings).ingested == 1
+        held = review_items(settings)
+        # Three held events whose sentences are in the HTML as written: one to accept, one
+        # to reject, one whose sentence the edit withdraws.
+        verbatim = sorted(i for i, item in held.items() if item.event.evidence.text in html)
+        assert len(verbatim) >= 4, "the reference article should hold enough weak events"
+        accepted_id, rejected_id, withdrawn_id = verbatim[:3]
+        decide(settings, accepted_id, accept=True)
+        decide(settings, rejected_id, accept=False)
+
+        edited = html.replace(held[withdrawn_id].event.evidence.text, "", 1)
+        edited = edited.replace("</p>", " Mise à jour à 18 heures.</p>", 1)
+        server.set_page("article", edited.encode())
+        assert runner.run_once([url], settings).ingested == 1
+        after = review_items(settings)
+
+        # The earlier version's items: decided ones keep their decision, pending ones
+        # are superseded (the withdrawn one without a successor).
+        assert after[accepted_id].status == "accepted"
+        assert after[rejected_id].status == "rejected"
+        old_pending = set(held) - {accepted_id, rejected_id}
+        assert {after[i].status for i in old_pending} == {"superseded"}
+        assert after[withdrawn_id].note == "its article changed: the event is no longer in it"
+
+        successors = {
+            item.note.rsplit(" ", 1)[-1]: review_id
+            for review_id, item in after.items()
+            if review_id not in held and item.note
+        }
+        assert after[successors[accepted_id]].status == "accepted"
+        assert after[successors[rejected_id]].status == "rejected"
+        assert withdrawn_id not in successors
+        for old in old_pending - {withdrawn_id}:
+            assert after[old].note.endswith(successors[old])
+            assert after[successors[old]].status == "pending"
+
+        # On the typed topics: the accepted report's next version is an update of it;
+        # nothing of the rejected one, ever.
+        events = _events(settings)
+        accepted_versions = [e for e in events if e.report_id == accepted_id]
+        assert [e.op for e in accepted_versions] == ["create", "update"]
+        assert accepted_versions[-1].event_id == successors[accepted_id]
+        rejected_ids = {rejected_id, successors[rejected_id]}
+        assert not [e for e in events if e.event_id in rejected_ids]
+
+        # Every pending item holds an event of the current version of the article.
+        article = extract_article(edited.encode(), url)
+        current = split_events(article)
+        pending_now = {i for i, item in after.items() if item.status == "pending"}
+        assert pending_now and pending_now <= {e.event_id for e in current}
+
+        # A replay of the same version opens nothing again.
+        before = {i: item.status for i, item in after.items()}
+        checked = runner.validate([article], current, settings)
+        runner.publish_all(checked.articles, checked.events, [], settings)
+        assert {i: item.status for i, item in review_items(settings).items()} == before

@@ -14,6 +14,7 @@ import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -1054,3 +1055,66 @@ def test_corpus_state_round_trips(originals: dict[str, Page], copies: dict[str, 
         for report_id in occurrence.report_ids:
             per_report[report_id].add(occurrence.occurrence_id)
     assert all(len(v) == 1 for v in per_report.values())
+
+
+# --- The index in the ledger: one row per occurrence, loaded by what a run can touch -------
+
+
+def test_the_ledger_keeps_the_index_a_run_at_a_time(
+    originals: dict[str, Page],
+    copies: dict[str, Page],
+    translations: dict[str, Page],
+    tmp_path: Path,
+) -> None:
+    """Article by article, each run loading only what it can touch and saving what it
+    changed, ends with the occurrences of one index that saw everything in memory."""
+    from pipeline.ledger import Ledger
+    from pipeline.lifecycle import plan_changes
+    from pipeline.runner import load_occurrences, track_occurrences
+
+    settings = Settings()
+    pages = sorted(
+        [*originals.values(), *copies.values(), *translations.values()],
+        key=lambda p: (p.article.published_at or "", p.article.article_id),
+    )
+    whole = OccurrenceIndex()
+    loaded: list[int] = []
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        for page in pages:
+            creates = plan_changes([], page.events)
+            whole.apply(creates)
+            index = load_occurrences(ledger, creates, [])
+            loaded.append(len(index))
+            _, writes = track_occurrences(index, creates, [], settings)
+            ledger.record_published([], [], [], writes)
+        saved = ledger.load_occurrences(windows=[("0001-01-01", "9999-12-31")])
+        assert ledger.count_occurrences() == len(whole)
+    expected = sorted((o.to_dict() for o in whole.occurrences()), key=lambda o: o["occurrence_id"])
+    assert saved == json.loads(json.dumps(expected))
+    figure(
+        f"occurrence rows loaded per article: mean {sum(loaded) / len(loaded):.1f}, "
+        f"at most {max(loaded)}, of {len(whole)} occurrences at the end"
+    )
+    assert max(loaded) < len(whole) / 2
+
+
+def test_a_ledger_with_the_index_as_one_document_is_moved_into_rows(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from pipeline.ledger import Ledger, legacy_occurrence_index
+
+    index = OccurrenceIndex()
+    index.add_article(_story("a.example.com"))
+    index.add_article(_story("b.example.net", lang="fr"))
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger(url) as ledger, ledger.engine.begin() as conn:
+        conn.execute(
+            legacy_occurrence_index.insert().values(
+                name="index", state=json.dumps(index.to_dict()), recorded_at=datetime.now(UTC)
+            )
+        )
+    with Ledger(url) as ledger:
+        rows = ledger.load_occurrences(article_ids=index.article_ids())
+        assert rows == json.loads(json.dumps([o.to_dict() for o in index.occurrences()]))
+        with ledger.engine.connect() as conn:
+            assert conn.execute(sa.select(legacy_occurrence_index)).first() is None
