@@ -43,21 +43,24 @@ class Received:
 def decode(
     topic: str, headers: dict[str, bytes], value: dict[str, Any], settings: Settings
 ) -> Record:
-    """The model of one message value, chosen by its ``ce_type`` header (or its topic)."""
+    """The model of one message value, chosen by its ``ce_type`` header (or its topic).
+
+    A tolerant reader: properties the models do not know (a later minor version's
+    additions) are ignored, so consumers need not upgrade in step with the producer."""
     ce_type = headers.get("ce_type", b"").decode()
     if ce_type.startswith("news.event.") or topic in {
         settings.topic_statements,
         settings.topic_military_updates,
         settings.topic_commitments,
     }:
-        return Event.model_validate(value)
+        return Event.model_validate(value, extra="ignore")
     if ce_type.startswith("news.dead_letter") or topic == settings.topic_dead_letter:
-        return DeadLetter.model_validate(value)
+        return DeadLetter.model_validate(value, extra="ignore")
     if ce_type.startswith("news.occurrence") or topic == settings.topic_occurrences:
-        return OccurrenceState.model_validate(value)
+        return OccurrenceState.model_validate(value, extra="ignore")
     if ce_type.startswith("news.review") or topic == settings.topic_review:
-        return ReviewItem.model_validate(value)
-    return Article.model_validate(value)
+        return ReviewItem.model_validate(value, extra="ignore")
+    return Article.model_validate(value, extra="ignore")
 
 
 class TypedConsumer:

@@ -3,8 +3,12 @@
 A new schema is backward compatible with a released one when every document valid under
 the released schema is still valid under the new one (consumers upgraded to the new schema
 still read everything already on the topics): no property removed, no new required
-property, no type, enum or bound narrowed. ``python -m pipeline.schema_compat`` checks the
-schemas in ``schemas/`` against the newest release in ``schemas/released/``.
+property, no type, enum or bound narrowed, no object closed to unknown properties.
+
+Since 1.1.0 the schemas are also forward compatible: they do not forbid properties they do
+not list (the contract's readers ignore them), so a reader of 1.1.0 reads what a later minor
+version, which may only add optional properties, writes. 1.0.0 forbade them. ``python -m pipeline.schema_compat`` checks the
+schemas in ``schemas/`` against every release in ``schemas/released/``.
 """
 
 from __future__ import annotations
@@ -71,10 +75,14 @@ def _compare(
         if bound in new and (bound not in old or tighter(old[bound], new[bound]) != old[bound]):
             out.append(f"{path}: {bound} tightened to {new[bound]}")
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    closes = (
+        old.get("additionalProperties") is not False and new.get("additionalProperties") is False
+    )
+    if old_props and closes:
+        out.append(f"{path}: closed to properties it does not list")
     for name in old_props:
         if name not in new_props:
-            if new.get("additionalProperties") is False:
-                out.append(f"{path}.{name}: property removed")
+            out.append(f"{path}.{name}: property removed")  # consumers may rely on it
             continue
         _compare(old_props[name], old_root, new_props[name], new_root, f"{path}.{name}", out)
     for name in set(new.get("required", [])) - set(old.get("required", [])):
@@ -118,13 +126,23 @@ def check(current: Path = SCHEMAS, release: Path | None = None) -> dict[str, lis
     return report
 
 
+def releases(released: Path = SCHEMAS / "released") -> list[Path]:
+    """Every released version's directory, oldest first."""
+    dirs = [p for p in released.iterdir() if p.is_dir()]
+    return sorted(dirs, key=lambda p: tuple(int(x) for x in p.name.split(".")))
+
+
 def main() -> int:
-    report = check()
-    for name, problems in report.items():
-        print(f"{name}: {'compatible' if not problems else ''}")
-        for problem in problems:
-            print(f"  - {problem}")
-    return 1 if any(report.values()) else 0
+    """Check the current schemas against every release (transitively compatible)."""
+    failed = False
+    for release in releases():
+        report = check(SCHEMAS, release)
+        for name, problems in report.items():
+            print(f"{release.name} {name}: {'compatible' if not problems else ''}")
+            for problem in problems:
+                print(f"  - {problem}")
+        failed = failed or any(report.values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

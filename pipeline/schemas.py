@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -18,8 +19,21 @@ CONTRACT: dict[str, type[BaseModel]] = {
 }
 
 
+def _open(node: Any) -> Any:
+    """``node`` without ``additionalProperties: false``: the models are strict when we
+    write, the published schemas let readers meet properties a later minor version adds
+    (see :mod:`pipeline.schema_compat`)."""
+    if isinstance(node, dict):
+        return {
+            k: _open(v) for k, v in node.items() if not (k == "additionalProperties" and v is False)
+        }
+    if isinstance(node, list):
+        return [_open(v) for v in node]
+    return node
+
+
 def schema_of(model: type[BaseModel]) -> dict[str, object]:
-    schema = model.model_json_schema()
+    schema = _open(model.model_json_schema())
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
