@@ -24,7 +24,10 @@ from pipeline.models import (
     StatementDetails,
 )
 
-EXTRACTOR_VERSION = "1.0.0"
+# Raised whenever the same article can give other events (rules, lexicons, dates): consumers
+# see which rules produced an event. 1.1.0: occurrence dates with their precision, deadlines
+# never read as occurrence dates.
+EXTRACTOR_VERSION = "1.1.0"
 
 __all__ = ["EXTRACTOR_VERSION", "split_events"]
 
