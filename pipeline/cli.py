@@ -255,4 +255,9 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpcore's DEBUG trace is wire level (raw request and response headers, cookies
+    # included): not wanted in a pipeline's logs even at DEBUG.
+    logging.getLogger("httpcore").setLevel(
+        max(logging.INFO, logging.getLevelName(settings.log_level))
+    )
     install_log_redaction(settings)

@@ -28,7 +28,6 @@ Against hostile servers and URLs (issue #9; ``tests/unit/test_hostile_*.py``):
 
 from __future__ import annotations
 
-import gzip
 import ipaddress
 import random
 import socket
@@ -96,13 +95,18 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def read_saved_page(path: Path) -> FetchedPage:
-    """Read a saved page from disk (gzip-compressed when its name ends in ``.gz``)."""
+def read_saved_page(path: Path, max_bytes: int = 10 * 1024 * 1024) -> FetchedPage:
+    """Read a saved page from disk (gzip-compressed when its name ends in ``.gz``), at most
+    ``max_bytes`` of it once decompressed, as for pages over HTTP."""
     try:
+        if path.stat().st_size > max_bytes:
+            raise FetchError(f"page larger than {max_bytes} bytes", source=str(path))
         raw = path.read_bytes()
-        body = gzip.decompress(raw) if path.suffix == ".gz" else raw
-    except (OSError, gzip.BadGzipFile, EOFError) as exc:
+        body = gunzip_bounded(raw, max_bytes) if path.suffix == ".gz" else raw
+    except (OSError, zlib.error, EOFError) as exc:
         raise FetchError(f"cannot read saved page: {exc}", source=str(path)) from exc
+    if body is None:
+        raise FetchError(f"larger than {max_bytes} bytes once decoded", source=str(path))
     return FetchedPage(source=str(path), url=path.resolve().as_uri(), body=body)
 
 
@@ -441,7 +445,7 @@ class Fetcher:
         """Fetch an http(s) URL or read a saved page (a local path)."""
         if "://" in source:
             return self.fetch(source)
-        return read_saved_page(Path(source))
+        return read_saved_page(Path(source), self.settings.fetch_max_bytes)
 
     def fetch(
         self, url: str, *, accept: tuple[str, ...] = HTML_TYPES, max_bytes: int | None = None

@@ -172,3 +172,24 @@ def test_connection_refused_is_retried_then_failed(tmp_path: Path) -> None:
     with Fetcher(settings) as fetcher, pytest.raises(FetchError, match="ConnectError") as info:
         fetcher.fetch("http://127.0.0.1:9/")
     assert "gave up after 2 attempts" in info.value.reason
+
+
+def test_saved_pages_are_bounded_like_fetched_ones(tmp_path: Path) -> None:
+    """A saved page (the CLI's local paths) is read whole up to the fetch limit; a gzip
+    bomb on disk is refused without decompressing it all."""
+    import gzip
+
+    from pipeline.fetch import read_saved_page
+
+    page = b"<html><body><p>" + b"Une phrase. " * 1000 + b"</p></body></html>"
+    (tmp_path / "page.html.gz").write_bytes(gzip.compress(page))
+    assert read_saved_page(tmp_path / "page.html.gz").body == page
+    bomb = tmp_path / "bomb.html.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as out:
+        for _ in range(64):
+            out.write(bytes(1 << 20))  # 64 MiB of zeros, about 64 KiB on disk
+    with pytest.raises(FetchError, match="larger than 1048576 bytes once decoded"):
+        read_saved_page(bomb, max_bytes=1 << 20)
+    (tmp_path / "big.html").write_bytes(b" " * 2048)
+    with pytest.raises(FetchError, match="larger than 1024 bytes"):
+        read_saved_page(tmp_path / "big.html", max_bytes=1024)

@@ -50,3 +50,21 @@ def test_log_records_are_masked_in_messages_arguments_and_tracebacks(tmp_path: P
     assert out.startswith(f"connecting with {MASK}\nurl {MASK}\n")  # the ledger URL is secret
     assert "redirected to https://***@news.example/a" in out and "hunter22" not in out
     assert f"ValueError: bad password {MASK}" in out  # the traceback is kept, masked
+
+
+def test_debug_logging_leaves_out_httpcores_wire_trace(tmp_path: Path) -> None:
+    """At DEBUG the CLI logs the pipeline's detail, not httpcore's raw headers and cookies."""
+    from pipeline.cli import configure_logging
+
+    root, httpcore = logging.getLogger(), logging.getLogger("httpcore")
+    saved = (root.level, list(root.handlers), httpcore.level)
+    try:
+        root.handlers[:] = []  # as in a fresh CLI process (pytest attaches its own)
+        configure_logging(Settings(state_dir=tmp_path, log_level="DEBUG"))
+        assert logging.getLogger("pipeline").isEnabledFor(logging.DEBUG)
+        assert not httpcore.isEnabledFor(logging.DEBUG)
+        assert httpcore.isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        httpcore.setLevel(saved[2])
