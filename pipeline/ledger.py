@@ -567,22 +567,45 @@ def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: dat
 
 
 def _upsert_reports(conn: sa.Connection, events: Iterable[Event], now: datetime) -> None:
-    """Each report's newest published version replaces the one recorded."""
+    """Each report's newest published version replaces the one recorded (in batches: one
+    read of the recorded versions, one insert and one update per 500 reports)."""
+    newest: dict[str, Event] = {}
     for event in events:
-        values = {
-            "article_id": event.article.article_id,
-            "event_id": event.event_id,
-            "version": event.version,
-            "retracted": event.op == "retract",
-            "event": event.model_dump_json(),
-            "recorded_at": now,
-        }
-        key = reports.c.report_id == event.report_id
-        current = conn.execute(sa.select(reports.c.version).where(key)).scalar()
-        if current is None:
-            conn.execute(reports.insert().values(report_id=event.report_id, **values))
-        elif event.version >= current:
-            conn.execute(sa.update(reports).where(key).values(**values))
+        if event.report_id not in newest or event.version >= newest[event.report_id].version:
+            newest[event.report_id] = event
+    ids = sorted(newest)
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        recorded = dict(
+            conn.execute(
+                sa.select(reports.c.report_id, reports.c.version).where(
+                    reports.c.report_id.in_(chunk)
+                )
+            ).all()
+        )
+        rows = [
+            {
+                "report_id": report_id,
+                "article_id": event.article.article_id,
+                "event_id": event.event_id,
+                "version": event.version,
+                "retracted": event.op == "retract",
+                "event": event.model_dump_json(),
+                "recorded_at": now,
+            }
+            for report_id in chunk
+            if (event := newest[report_id]).version >= recorded.get(report_id, 0)
+        ]
+        inserts = [r for r in rows if r["report_id"] not in recorded]
+        updates = [{**r, "key": r["report_id"]} for r in rows if r["report_id"] in recorded]
+        if inserts:
+            conn.execute(reports.insert(), inserts)
+        if updates:
+            conn.execute(
+                sa.update(reports)
+                .where(reports.c.report_id == sa.bindparam("key"))
+                .values({c: sa.bindparam(c) for c in updates[0] if c not in ("key", "report_id")}),
+                updates,
+            )
 
 
 def _safe(url: str) -> str:

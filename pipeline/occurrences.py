@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property, lru_cache
 from importlib import resources
@@ -680,7 +680,7 @@ class Signature:
     tokens: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {f: getattr(self, f) for f in _SIGNATURE_FIELDS}  # asdict() is slower
         out["places"], out["anchors"], out["tokens"] = (
             list(self.places),
             list(self.anchors),
@@ -695,6 +695,16 @@ class Signature:
             object.__setattr__(self, "day_end", self.day)
 
     # Derived once per signature (compare() runs for every candidate pair).
+    @cached_property
+    def ordinals(self) -> tuple[int, int] | None:
+        """The first and last day as ordinals; None when undated."""
+        if self.day is None:
+            return None
+        return (
+            date.fromisoformat(self.day).toordinal(),
+            date.fromisoformat(self.day_end or self.day).toordinal(),
+        )
+
     @cached_property
     def token_set(self) -> frozenset[str]:
         return frozenset(self.tokens)
@@ -738,6 +748,9 @@ class Signature:
                 "tokens": tuple(data.get("tokens", ())),
             }
         )
+
+
+_SIGNATURE_FIELDS = tuple(f.name for f in fields(Signature))
 
 
 def signature(event: Event) -> Signature:
@@ -828,14 +841,10 @@ def _places(a: Signature, b: Signature) -> Agreement:
 def _days_apart(a: Signature, b: Signature) -> int | None:
     """Days between two reports' date ranges (0 when they overlap); None when one is
     undated."""
-    if a.day is None or b.day is None:
+    oa, ob = a.ordinals, b.ordinals
+    if oa is None or ob is None:
         return None
-    a_end, b_end = a.day_end or a.day, b.day_end or b.day
-    gap = max(
-        (date.fromisoformat(b.day) - date.fromisoformat(a_end)).days,
-        (date.fromisoformat(a.day) - date.fromisoformat(b_end)).days,
-    )
-    return max(gap, 0)
+    return max(ob[0] - oa[1], oa[0] - ob[1], 0)
 
 
 def _dice(a: Iterable[str], b: Iterable[str]) -> float:
@@ -881,12 +890,19 @@ def compare(
     """Score two reports; ``same`` when they tell of one occurrence (see the module doc)."""
     sa = a if isinstance(a, Signature) else signature(a)
     sb = b if isinstance(b, Signature) else signature(b)
+    return _compare(sa, sb, config)
+
+
+def _compare(
+    sa: Signature, sb: Signature, config: MatchConfig, within_article: bool = False
+) -> Comparison:
+    """:func:`compare`; ``within_article`` lifts the same-article veto (see repeats())."""
     veto: str | None = None
     actors, places = _actors(sa, sb), _places(sa, sb)
     apart = _days_apart(sa, sb)
     if sa.event_type != sb.event_type:
         veto = "event types differ"
-    elif sa.article_id == sb.article_id:
+    elif sa.article_id == sb.article_id and not within_article:
         veto = "same article"  # see repeats(): the words alone decide there
     elif apart is not None and apart > config.window_days:
         veto = f"{apart} days apart"
@@ -936,7 +952,7 @@ def repeats(
     sb = b if isinstance(b, Signature) else signature(b)
     if sa.article_id != sb.article_id:
         return Comparison(False, 0.0, "different articles", reason="different articles")
-    found = compare(sa, replace(sb, article_id=f"{sb.article_id}:repeat"), config)
+    found = _compare(sa, sb, config, within_article=True)
     if found.veto is not None:
         return found
     words = _dice(sa.token_set, sb.token_set)
@@ -1120,6 +1136,9 @@ class OccurrenceIndex:
         # occurrence id -> match key -> its reports with that key (see Signature.match_key):
         # a report is compared once with each distinct kind of report an occurrence holds.
         self._variants: dict[str, dict[tuple[Any, ...], dict[str, Signature]]] = {}
+        # occurrence id -> its reports' words and anchors (with counts): an occurrence that
+        # shares none with a report cannot match it (see _worth_comparing).
+        self._vocabulary: dict[str, dict[str, int]] = {}
 
     # -- bookkeeping
 
@@ -1135,6 +1154,9 @@ class OccurrenceIndex:
             counts[occurrence.occurrence_id] = counts.get(occurrence.occurrence_id, 0) + 1
         variants = self._variants.setdefault(occurrence.occurrence_id, {})
         variants.setdefault(sig.match_key, {})[sig.report_id] = sig
+        words = self._vocabulary.setdefault(occurrence.occurrence_id, {})
+        for item in (*sig.tokens, *sig.anchors):
+            words[item] = words.get(item, 0) + 1
 
     def _unlink(self, occurrence: Occurrence, sig: Signature) -> None:
         del occurrence.reports[sig.report_id]
@@ -1156,6 +1178,13 @@ class OccurrenceIndex:
             del variants[sig.match_key]
         if not variants:
             del self._variants[occurrence.occurrence_id]
+        words = self._vocabulary[occurrence.occurrence_id]
+        for item in (*sig.tokens, *sig.anchors):
+            words[item] -= 1
+            if not words[item]:
+                del words[item]
+        if not words:
+            del self._vocabulary[occurrence.occurrence_id]
 
     def _candidates(self, sig: Signature) -> list[Occurrence]:
         day = date.fromisoformat(sig.bucket_day)
@@ -1165,6 +1194,12 @@ class OccurrenceIndex:
             found.update(self._buckets.get(key, ()))
         return [self._occurrences[i] for i in sorted(found)]
 
+    def _worth_comparing(self, sig: Signature, occurrence: Occurrence) -> bool:
+        """False when no report of the occurrence shares a word or an anchor with ``sig``:
+        every content score is then 0, below any threshold, so it cannot match."""
+        words = self._vocabulary.get(occurrence.occurrence_id, {})
+        return any(t in words for t in sig.tokens) or any(a in words for a in sig.anchors)
+
     def _compare_with(self, sig: Signature, occurrence: Occurrence) -> Comparison | None:
         """The best comparison of a report with an occurrence's reports; None when any of
         them vetoes it (another actor, place or type, too far apart, the same article)."""
@@ -1173,7 +1208,7 @@ class OccurrenceIndex:
         best: Comparison | None = None
         for same_kind in self._variants[occurrence.occurrence_id].values():
             other = next(iter(same_kind.values()))
-            result = compare(sig, other, self.config)
+            result = _compare(sig, other, self.config)
             if result.veto is not None:
                 return None
             if best is None or result.score > best.score:
@@ -1185,6 +1220,8 @@ class OccurrenceIndex:
         the smaller occurrence id): for explaining a decision."""
         best: tuple[Occurrence, Comparison] | None = None
         for occurrence in self._candidates(sig):  # in occurrence id order
+            if not self._worth_comparing(sig, occurrence):
+                continue
             result = self._compare_with(sig, occurrence)
             if (
                 result is not None
@@ -1236,6 +1273,8 @@ class OccurrenceIndex:
         pairs: list[tuple[float, str, str]] = []
         for sig in leaders:
             for occurrence in self._candidates(sig):
+                if not self._worth_comparing(sig, occurrence):
+                    continue
                 found = self._compare_with(sig, occurrence)
                 if found is not None and found.same:
                     pairs.append((found.score, sig.report_id, occurrence.occurrence_id))
