@@ -1115,6 +1115,9 @@ def test_a_ledger_with_the_index_as_one_document_is_moved_into_rows(tmp_path: Pa
         )
     with Ledger(url) as ledger:
         rows = ledger.load_occurrences(article_ids=index.article_ids())
-        assert rows == json.loads(json.dumps([o.to_dict() for o in index.occurrences()]))
+        expected = sorted(
+            (o.to_dict() for o in index.occurrences()), key=lambda o: o["occurrence_id"]
+        )
+        assert rows == json.loads(json.dumps(expected))
         with ledger.engine.connect() as conn:
             assert conn.execute(sa.select(legacy_occurrence_index)).first() is None
