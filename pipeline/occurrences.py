@@ -1511,7 +1511,13 @@ class OccurrenceIndex:
             else:  # a create, or the update of a report this index never saw
                 creates.append(change)
         touched.update(self.add_reports(creates).values())
-        return Changes(changed=sorted(touched - removed - {""}), removed=sorted(removed - touched))
+        # The end state decides: an occurrence emptied by this batch (its first retraction
+        # touched it, its last removed it) is removed, one reopened under its id is changed.
+        seen = (touched | removed) - {""}
+        return Changes(
+            changed=sorted(o for o in seen if o in self._occurrences),
+            removed=sorted(o for o in seen if o not in self._occurrences),
+        )
 
     def occurrence_of(self, report_or_event_id: str) -> str | None:
         """The occurrence of a report (by report id or current event id)."""

@@ -581,6 +581,20 @@ def test_apply_follows_report_versions() -> None:
     assert index.get(occurrence_id or "") is None and len(index) == 1
 
 
+def test_an_occurrence_emptied_in_one_batch_is_removed() -> None:
+    """Retracting every report of an occurrence at once tombstones it (the first retraction
+    only touches it; the end state decides)."""
+    index = OccurrenceIndex()
+    original, copy = _story("a.example.com"), _story("b.example.net")
+    index.apply(original + copy)
+    occurrence_id = index.occurrence_of(original[0].event_id)
+    assert occurrence_id == index.occurrence_of(copy[0].event_id)
+    both = [r.model_copy(update={"op": "retract", "version": 2}) for r in (original[0], copy[0])]
+    changes = index.apply(both)
+    assert changes.removed == [occurrence_id] and occurrence_id not in changes.changed
+    assert index.get(occurrence_id or "") is None
+
+
 def test_remove_report_by_event_or_report_id() -> None:
     index = OccurrenceIndex()
     story = _story("a.example.com")
