@@ -109,6 +109,8 @@ review_items = sa.Table(
     sa.Column("article_id", sa.String(64), nullable=False, index=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("item", sa.Text, nullable=False),  # the item's latest state (ReviewItem JSON)
+    # The item this one's event is the next version of: that item passed its decision on.
+    sa.Column("follows", sa.String(64), nullable=True, index=True),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -145,12 +147,14 @@ class OccurrenceWrites:
 
 @dataclass(frozen=True)
 class ReviewStatus:
-    """A review item as the ledger knows it: ``item`` is its latest state as JSON."""
+    """A review item as the ledger knows it: ``item`` is its latest state as JSON;
+    ``follows``, the item of the earlier version of its event, if any."""
 
     review_id: str
     article_id: str
     status: str
     item: str
+    follows: str | None = None
 
 
 @dataclass(frozen=True)
@@ -344,7 +348,7 @@ class Ledger:
                 for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
                     for row in conn.execute(sa.select(review_items).where(column.in_(chunk))):
                         out[row.review_id] = ReviewStatus(
-                            row.review_id, row.article_id, row.status, row.item
+                            row.review_id, row.article_id, row.status, row.item, row.follows
                         )
             return out
 
@@ -561,6 +565,8 @@ def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: dat
             "item": item.item,
             "recorded_at": now,
         }
+        if item.follows is not None:  # a decision recorded later keeps the link
+            values["follows"] = item.follows
         key = review_items.c.review_id == item.review_id
         if conn.execute(sa.update(review_items).where(key).values(**values)).rowcount == 0:
             conn.execute(review_items.insert().values(review_id=item.review_id, **values))

@@ -42,6 +42,29 @@ def similarity(a: Event, b: Event) -> float:
     ).ratio()
 
 
+def pair_versions(older: Sequence[Event], newer: Sequence[Event]) -> dict[str, Event]:
+    """Which of ``newer`` are next versions of which of ``older`` (new event id -> older
+    event): pairs at least :data:`UPDATE_SIMILARITY` alike, chosen greedily, most similar
+    first, each event in one pair at most, so the result does not depend on input order."""
+    candidates = sorted(
+        (
+            (score, o.event_id, n.event_id)
+            for o in older
+            for n in newer
+            if (score := similarity(o, n)) >= UPDATE_SIMILARITY
+        ),
+        key=lambda c: (-c[0], c[1], c[2]),
+    )
+    by_id = {o.event_id: o for o in older}
+    paired: dict[str, Event] = {}
+    taken: set[str] = set()
+    for _, older_id, newer_id in candidates:
+        if older_id not in taken and newer_id not in paired:
+            paired[newer_id] = by_id[older_id]
+            taken.add(older_id)
+    return paired
+
+
 def plan_changes(
     live: Sequence[Event], events: Sequence[Event], *, partial: bool = False
 ) -> list[Event]:
@@ -57,21 +80,8 @@ def plan_changes(
     by_id = {r.event_id: r for r in live}
     fresh = [e for e in events if e.event_id not in by_id]
     open_live = [r for r in live if r.event_id not in {e.event_id for e in events}]
-    candidates = sorted(
-        (
-            (score, r.event_id, e.event_id)
-            for r in open_live
-            for e in fresh
-            if (score := similarity(r, e)) >= UPDATE_SIMILARITY
-        ),
-        key=lambda c: (-c[0], c[1], c[2]),
-    )
-    paired: dict[str, Event] = {}  # new event id -> the live report it updates
-    taken: set[str] = set()
-    for _, live_id, new_id in candidates:
-        if live_id not in taken and new_id not in paired:
-            paired[new_id] = by_id[live_id]
-            taken.add(live_id)
+    paired = pair_versions(open_live, fresh)  # new event id -> the live report it updates
+    taken = {r.event_id for r in paired.values()}
     out: list[Event] = [
         e.model_copy(update={k: getattr(by_id[e.event_id], k) for k in REPORT_FIELDS})
         for e in events

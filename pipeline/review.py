@@ -10,8 +10,10 @@ keyed by the item's id, so its latest message is the item's state:
 - rejecting it publishes the ``rejected`` state: the event stays out, and the decision is
   on record;
 - a pending item whose article is published again without that event (the article
-  changed) becomes ``superseded``; a decided item is never opened again (the ledger keeps
-  each item's status: an accepted event stays published, a rejected one stays out).
+  changed) becomes ``superseded``, and is pending again if its event comes back; a decided
+  item is never opened again (the ledger keeps each item's status: an accepted event stays
+  published, a rejected one stays out), and its decision passes once to the event's next
+  version (:func:`pipeline.runner.hold_for_review`).
 
 ``python -m pipeline review list | accept ID | reject ID [--note TEXT]``.
 """

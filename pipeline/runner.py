@@ -445,12 +445,15 @@ def hold_for_review(
     - a held event is a new pending item, with the reason;
     - the next version of an accepted item's event is published (an update of the
       report the reviewer accepted); of a rejected one, it is recorded as rejected too;
-    - an item decided before is never opened again;
+      a decision passes on once, to the most similar next version (pairs chosen as the
+      lifecycle chooses them), and the item it passed from is not matched again;
+    - an item decided before is never opened again; a superseded one whose event comes
+      back (the article's edit undone) is reopened like a new one;
     - a pending item of an article published again (``whole``: the ids of the articles
       published whole) whose event is gone is ``superseded``, naming its next version's
       item when there is one: nobody is left deciding on a text that is no longer there.
     """
-    from pipeline.lifecycle import UPDATE_SIMILARITY, similarity
+    from pipeline.lifecycle import pair_versions
     from pipeline.models import ReviewItem, utc_now
     from pipeline.publish import review_message
 
@@ -458,46 +461,54 @@ def hold_for_review(
     low = {e.event_id: e for e in events if e.confidence < bar}
     whole = set(whole)
     known = ledger.review_statuses(review_ids=low, article_ids=whole)
-    earlier = [  # items of these articles for events of an earlier version
+    followed = {k.follows for k in known.values() if k.follows}
+    earlier = [  # open ends of these articles' item chains, for events of an earlier version
         ReviewItem.model_validate_json(k.item)
         for i, k in sorted(known.items())
-        if i not in low and k.status != "superseded"
+        if i not in low and k.status != "superseded" and i not in followed
     ]
     publish = {i for i, k in known.items() if k.status == "accepted"}
+    new = [e for i, e in sorted(low.items()) if i not in known or known[i].status == "superseded"]
+    previous: dict[str, ReviewItem] = {}  # new item id -> the item it is the next version of
+    for article_id in sorted({e.article.article_id for e in new}):
+        items_before = {i.review_id: i for i in earlier if i.event.article.article_id == article_id}
+        paired = pair_versions(
+            [i.event for i in items_before.values()],
+            [e for e in new if e.article.article_id == article_id],
+        )
+        previous.update({n: items_before[o.event_id] for n, o in paired.items()})
+    successor = {p.review_id: n for n, p in previous.items()}
     items: list[ReviewItem] = []
-    successor: dict[str, str] = {}
-    for event_id, event in sorted(low.items()):
-        if event_id in known:
-            continue
-        ranked = [
-            (similarity(event, item.event), item.review_id, item)
-            for item in earlier
-            if item.event.article.article_id == event.article.article_id
-            and item.review_id not in successor
-        ]
-        score, _, previous = max(ranked, default=(0.0, "", None), key=lambda r: r[:2])
+    follows: dict[str, str] = {}
+    for event in new:
         reason = (
             f"confidence {event.confidence:.2f} below {bar:.2f} (PIPELINE_REVIEW_BELOW_CONFIDENCE)"
         )
-        item = ReviewItem(review_id=event_id, reason=reason, event=event)
-        if previous is not None and score >= UPDATE_SIMILARITY:
-            successor[previous.review_id] = event_id
-            note = f"next version of review item {previous.review_id}"
-            if previous.status in ("accepted", "rejected"):
+        item = ReviewItem(review_id=event.event_id, reason=reason, event=event)
+        before = previous.get(event.event_id)
+        if before is not None:
+            follows[item.review_id] = before.review_id
+            note = f"next version of review item {before.review_id}"
+            if before.status in ("accepted", "rejected"):
                 item = item.model_copy(
-                    update={"status": previous.status, "decided_at": utc_now(), "note": note}
+                    update={"status": before.status, "decided_at": utc_now(), "note": note}
                 )
-                if previous.status == "accepted":
-                    publish.add(event_id)
+                if before.status == "accepted":
+                    publish.add(event.event_id)
             else:
                 item = item.model_copy(update={"note": note})
+        elif event.event_id in known:
+            item = item.model_copy(update={"note": "its article changed back: open again"})
         items.append(item)
+    published = {e.event_id for e in events}
     for item in earlier:
         if item.status == "pending" and item.event.article.article_id in whole:
             after = successor.get(item.review_id)
             note = "its article changed: " + (
                 f"the event's next version is review item {after}"
                 if after
+                else "the event now clears the bar and is published"
+                if item.review_id in published
                 else "the event is no longer in it"
             )
             items.append(
@@ -507,7 +518,13 @@ def hold_for_review(
             )
     kept = [e for e in events if e.event_id not in low or e.event_id in publish]
     statuses = [
-        ReviewStatus(i.review_id, i.event.article.article_id, i.status, i.model_dump_json())
+        ReviewStatus(
+            i.review_id,
+            i.event.article.article_id,
+            i.status,
+            i.model_dump_json(),
+            follows.get(i.review_id),
+        )
         for i in items
     ]
     return kept, [review_message(i, settings) for i in items], statuses
