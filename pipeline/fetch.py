@@ -332,25 +332,29 @@ class ContentDecoder:
 
 
 def gunzip_bounded(body: bytes, max_bytes: int) -> bytes | None:
-    """``body`` (gzip) decompressed, or None when it decodes to more than ``max_bytes``.
+    """``body`` (a gzip file: one member or several, as ``gzip`` reads it) decompressed, or
+    None when it decodes to more than ``max_bytes``; at most :data:`DECODE_STEP` bytes are
+    decoded per zlib call, so a bomb is stopped as soon as it passes the cap.
 
     Raises:
-        zlib.error: not valid gzip data.
+        zlib.error: not gzip data, a member cut short (a truncated file), or data after the
+            last member that is neither another member nor zero padding.
     """
-    decoder = ContentDecoder("gzip")
-
-    def pieces_of() -> Iterator[bytes]:
-        yield from decoder.decode(body)
-        yield decoder.flush()
-
-    pieces: list[bytes] = []
-    size = 0
-    for piece in pieces_of():
-        size += len(piece)
-        if size > max_bytes:
-            return None
-        pieces.append(piece)
-    return b"".join(pieces)
+    out = bytearray()
+    data = body
+    while True:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while not member.eof:
+            piece = member.decompress(data, DECODE_STEP)
+            out += piece
+            if len(out) > max_bytes:
+                return None
+            data = member.unconsumed_tail
+            if not piece and not data:
+                raise zlib.error("the gzip data ends before its stream does (truncated)")
+        data = member.unused_data
+        if not data.strip(b"\0"):
+            return bytes(out)
 
 
 class HostLimiter:

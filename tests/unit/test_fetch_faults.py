@@ -193,3 +193,31 @@ def test_saved_pages_are_bounded_like_fetched_ones(tmp_path: Path) -> None:
     (tmp_path / "big.html").write_bytes(b" " * 2048)
     with pytest.raises(FetchError, match="larger than 1024 bytes"):
         read_saved_page(tmp_path / "big.html", max_bytes=1024)
+
+
+def test_saved_gzip_pages_are_read_as_gzip_reads_them(tmp_path: Path, corpus_pages: Path) -> None:
+    """A saved page gzipped in several members (``cat a.gz b.gz``) is read whole; one cut
+    short, or followed by junk, is refused with the reason instead of read in part."""
+    import gzip
+
+    from pipeline.fetch import read_saved_page
+
+    saved = corpus_pages / "en-001.html.gz"
+    page = gzip.decompress(saved.read_bytes())
+    assert read_saved_page(saved).body == page
+    half = len(page) // 2
+    members = tmp_path / "members.html.gz"
+    members.write_bytes(gzip.compress(page[:half]) + gzip.compress(page[half:]))
+    assert read_saved_page(members).body == page
+    whole = gzip.compress(page)
+    padded = tmp_path / "padded.html.gz"
+    padded.write_bytes(whole + bytes(512))  # zero padding, as tape and block copies leave
+    assert read_saved_page(padded).body == page
+    cut = tmp_path / "cut.html.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(FetchError, match="truncated"):
+        read_saved_page(cut)
+    junk = tmp_path / "junk.html.gz"
+    junk.write_bytes(whole + b"<html>not gzip</html>")
+    with pytest.raises(FetchError, match="cannot read saved page"):
+        read_saved_page(junk)
