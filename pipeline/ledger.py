@@ -411,22 +411,22 @@ class Ledger:
         try:
             with self.engine.begin() as conn:
                 added = _insert_versions(conn, articles, datetime.now(UTC))
-                for partition, offset in offsets.items():
-                    key = (topic_offsets.c.topic == topic) & (
-                        topic_offsets.c.partition == partition
-                    )
-                    if (
-                        conn.execute(
-                            sa.update(topic_offsets).where(key).values(next_offset=offset)
-                        ).rowcount
-                        == 0
-                    ):
-                        conn.execute(
-                            topic_offsets.insert().values(
-                                topic=topic, partition=partition, next_offset=offset
-                            )
-                        )
+                _save_offsets(conn, topic, offsets)
                 return added
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot reconcile the ledger with {topic}: {exc}", source=_safe(self.url)
+            ) from exc
+
+    def recover_reviews(
+        self, reviews: Sequence[ReviewStatus], topic: str, offsets: dict[int, int]
+    ) -> None:
+        """Record review states found committed on ``topic`` (each item's latest) and move
+        its offsets, atomically: the topic's state is the item's state."""
+        try:
+            with self.engine.begin() as conn:
+                _save_reviews(conn, reviews, datetime.now(UTC))
+                _save_offsets(conn, topic, offsets)
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot reconcile the ledger with {topic}: {exc}", source=_safe(self.url)
@@ -555,6 +555,16 @@ def _save_occurrences(conn: sa.Connection, writes: OccurrenceWrites, now: dateti
         conn.execute(occurrences.insert(), rows)
     if held:
         conn.execute(occurrence_reports.insert(), held)
+
+
+def _save_offsets(conn: sa.Connection, topic: str, offsets: dict[int, int]) -> None:
+    for partition, offset in offsets.items():
+        key = (topic_offsets.c.topic == topic) & (topic_offsets.c.partition == partition)
+        if conn.execute(sa.update(topic_offsets).where(key).values(next_offset=offset)).rowcount:
+            continue
+        conn.execute(
+            topic_offsets.insert().values(topic=topic, partition=partition, next_offset=offset)
+        )
 
 
 def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: datetime) -> None:

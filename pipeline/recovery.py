@@ -6,6 +6,10 @@ know, and the retry would publish them again. Before publishing, the writer read
 articles topic with ``read_committed`` from where the ledger last stopped, records what it
 finds, and leaves out of the new transaction every article an earlier attempt already
 committed (with its events and event dead letters).
+
+The review topic is read the same way, so the ledger's review statuses are the topic's
+whatever happened after a commit: a run or a ``review accept|reject`` that died before its
+ledger write, or review items published before the ledger kept them (an upgrade).
 """
 
 from __future__ import annotations
@@ -16,73 +20,97 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.errors import PublishError
-from pipeline.ledger import Ledger
-from pipeline.models import Article, DeadLetter, Event
+from pipeline.ledger import Ledger, ReviewStatus
+from pipeline.models import Article, DeadLetter, Event, ReviewItem
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
+Offsets = dict[int, int]  # partition -> the next offset to read
 
-def committed_articles(
-    settings: Settings, start: dict[int, int], timeout_s: float = 60.0
-) -> tuple[list[Article], dict[int, int]]:
-    """Articles committed on the articles topic from ``start`` (partition -> offset) up to
-    the last stable offset, and the offsets to start from next time."""
+
+def committed_records(
+    settings: Settings, starts: dict[str, Offsets], timeout_s: float = 60.0
+) -> tuple[dict[str, list[object]], dict[str, Offsets]]:
+    """The records committed on each topic of ``starts`` from its offsets up to the last
+    stable offset, in offset order per partition, and the offsets to start from next time
+    (one consumer for all the topics)."""
     from kafka import TopicPartition
     from kafka.errors import KafkaError
 
     from pipeline.consumer import decode
     from pipeline.kafka.client import make_consumer
 
-    topic = settings.topic_articles
+    found: dict[str, list[object]] = {topic: [] for topic in starts}
     consumer = make_consumer(settings)  # committed records only; partitions assigned below
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [
+            TopicPartition(topic, p)
+            for topic in starts
+            for p in sorted(consumer.partitions_for_topic(topic) or set())
+        ]
         if not tps:
-            return [], {}
+            return found, {}
         consumer.assign(tps)
         # With read_committed the end offsets are the last stable offsets: the first
         # offset of a transaction still open, so this never waits for one.
         ends = consumer.end_offsets(tps)
         for tp in tps:
-            consumer.seek(tp, min(start.get(tp.partition, 0), ends[tp]))
-        found: list[Article] = []
+            consumer.seek(tp, min(starts[tp.topic].get(tp.partition, 0), ends[tp]))
         deadline = time.monotonic() + timeout_s
         while any(consumer.position(tp) < ends[tp] for tp in tps):
             if time.monotonic() > deadline:
-                raise PublishError(f"could not read {topic} to its end within {timeout_s} s")
+                raise PublishError(
+                    f"could not read {', '.join(starts)} to the end within {timeout_s} s"
+                )
             for records in consumer.poll(timeout_ms=500).values():
                 for message in records:
                     if message.offset >= ends[TopicPartition(message.topic, message.partition)]:
                         continue
                     headers = {k: v for k, v in (message.headers or [])}
-                    record = decode(message.topic, headers, message.value, settings)
-                    if isinstance(record, Article):
-                        found.append(record)
-        return found, {tp.partition: ends[tp] for tp in tps}
+                    found[message.topic].append(
+                        decode(message.topic, headers, message.value, settings)
+                    )
+        next_offsets: dict[str, Offsets] = {topic: {} for topic in starts}
+        for tp in tps:
+            next_offsets[tp.topic][tp.partition] = ends[tp]
+        return found, next_offsets
     except KafkaError as exc:
-        raise PublishError(f"cannot read {topic} to reconcile the ledger: {exc!r}") from exc
+        raise PublishError(
+            f"cannot read {', '.join(starts)} to reconcile the ledger: {exc!r}"
+        ) from exc
     finally:
         consumer.close()
 
 
 def reconcile_ledger(settings: Settings, ledger: Ledger) -> set[tuple[str, str]]:
-    """Record in the ledger the articles Kafka committed since the last reconciliation.
+    """Record in the ledger the articles and review states Kafka committed since the last
+    reconciliation.
 
     Returns ``(article_id, content_sha256)`` of the articles the ledger did not hold: an
     earlier attempt published them and died before writing the ledger.
     """
-    start = ledger.topic_offsets(settings.topic_articles)
-    articles, ends = committed_articles(settings, start)
-    recovered = ledger.recover(articles, settings.topic_articles, ends)
+    articles_topic, review_topic = settings.topic_articles, settings.topic_review
+    found, ends = committed_records(
+        settings,
+        {articles_topic: ledger.topic_offsets(articles_topic)}
+        | {review_topic: ledger.topic_offsets(review_topic)},
+    )
+    articles = [r for r in found[articles_topic] if isinstance(r, Article)]
+    recovered = ledger.recover(articles, articles_topic, ends.get(articles_topic, {}))
     if recovered:
         log.warning(
             "%d article(s) were committed to %s by an earlier attempt that did not record "
             "them; the ledger now holds them and they are not published again",
             len(recovered),
-            settings.topic_articles,
+            articles_topic,
         )
+    latest = {r.review_id: r for r in found[review_topic] if isinstance(r, ReviewItem)}
+    statuses = [
+        ReviewStatus(i.review_id, i.event.article.article_id, i.status, i.model_dump_json())
+        for i in latest.values()
+    ]
+    ledger.recover_reviews(statuses, review_topic, ends.get(review_topic, {}))
     return {(a.article_id, a.content_sha256) for a in recovered}
 
 
