@@ -15,6 +15,7 @@ Records are decoded into the same models the producer uses, chosen by the CloudE
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,20 @@ def decode(
     return Article.model_validate(value, extra="ignore")
 
 
+log = logging.getLogger(__name__)
+
+
+def log_invalid(topic: str, partition: int, offset: int, error: Exception) -> None:
+    """Say where a record that is not a valid message is, and why, when it is stepped over."""
+    log.warning(
+        "%s partition %d offset %d is not a message this pipeline can read, stepped over: %s",
+        topic,
+        partition,
+        offset,
+        str(error).splitlines()[0] if str(error) else type(error).__name__,
+    )
+
+
 class TypedConsumer:
     """Iterate typed records; with a ``group_id`` offsets are committed only by :meth:`commit`.
 
@@ -71,6 +86,9 @@ class TypedConsumer:
         group_id: a consumer group (offsets kept by Kafka); None reads without a group.
         from_beginning: where a group with no committed offset starts.
         idle_timeout_ms: stop iterating after this long without a message (None: never).
+        skip_invalid: a record that is not a valid message of its topic is logged (topic,
+            partition, offset, why) and stepped over; by default it raises, so a consumer
+            that must not lose anything stops on it.
     """
 
     def __init__(
@@ -81,6 +99,7 @@ class TypedConsumer:
         group_id: str | None = None,
         from_beginning: bool = True,
         idle_timeout_ms: int | None = 10000,
+        skip_invalid: bool = False,
     ) -> None:
         from kafka import KafkaConsumer
 
@@ -107,21 +126,29 @@ class TypedConsumer:
             value_deserializer=JsonDeserializer(),
         )
         self.group_id = group_id
+        self.skip_invalid = skip_invalid
 
     def __iter__(self) -> Iterator[Received]:
         for message in self._consumer:
             headers = {k: v for k, v in (message.headers or [])}
+            try:
+                record = (
+                    decode(message.topic, headers, message.value, self.settings)
+                    if message.value is not None
+                    else None
+                )
+            except ValueError as exc:  # pydantic's ValidationError included
+                if not self.skip_invalid:
+                    raise
+                log_invalid(message.topic, message.partition, message.offset, exc)
+                continue
             yield Received(
                 topic=message.topic,
                 partition=message.partition,
                 offset=message.offset,
                 key=message.key,
                 headers=headers,
-                record=(
-                    decode(message.topic, headers, message.value, self.settings)
-                    if message.value is not None
-                    else None
-                ),
+                record=record,
             )
 
     def commit(self, received: Received | None = None) -> None:

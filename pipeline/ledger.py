@@ -10,7 +10,7 @@ retried in full by the next attempt and a run that is repeated publishes nothing
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,7 +262,7 @@ class Ledger:
         """The last published version of each report not retracted, per article."""
         wanted = sorted(set(article_ids))
         out: dict[str, list[Event]] = {a: [] for a in wanted}
-        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+        for chunk in _chunks(wanted):
             rows = self._read(
                 lambda conn, chunk=chunk: conn.execute(
                     sa.select(reports.c.article_id, reports.c.event)
@@ -298,7 +298,7 @@ class Ledger:
                 (occurrence_reports.c.report_id, sorted(set(report_ids))),
                 (occurrence_reports.c.article_id, sorted(set(article_ids))),
             ):
-                for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
+                for chunk in _chunks(keys):
                     held = sa.select(occurrence_reports.c.occurrence_id).where(column.in_(chunk))
                     rows = conn.execute(
                         sa.select(occurrences.c.occurrence_id, occurrences.c.state).where(
@@ -345,7 +345,7 @@ class Ledger:
                 (review_items.c.review_id, sorted(set(review_ids))),
                 (review_items.c.article_id, sorted(set(article_ids))),
             ):
-                for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
+                for chunk in _chunks(keys):
                     for row in conn.execute(sa.select(review_items).where(column.in_(chunk))):
                         out[row.review_id] = ReviewStatus(
                             row.review_id, row.article_id, row.status, row.item, row.follows
@@ -522,7 +522,7 @@ def _insert_duplicates(conn: sa.Connection, found: Sequence[Duplicate], now: dat
 def _save_occurrences(conn: sa.Connection, writes: OccurrenceWrites, now: datetime) -> None:
     """Replace the saved occurrences (and which reports they hold); delete removed ones."""
     ids = [o["occurrence_id"] for o in writes.saved] + list(writes.removed)
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+    for chunk in _chunks(ids):
         conn.execute(
             sa.delete(occurrence_reports).where(occurrence_reports.c.occurrence_id.in_(chunk))
         )
@@ -567,9 +567,29 @@ def _save_offsets(conn: sa.Connection, topic: str, offsets: dict[int, int]) -> N
         )
 
 
+def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """``ids`` in slices short enough for one ``IN (...)`` (SQLite's bound-parameter limit)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+DECIDED = ("accepted", "rejected")
+
+
 def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: datetime) -> None:
+    """Insert or update review items; a decided item keeps its decision whatever comes
+    later (a reconciliation that read the topic before a decision's commit, say)."""
+    ids = sorted({r.review_id for r in reviews})
+    recorded: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        select = sa.select(review_items.c.review_id, review_items.c.status)
+        for row in conn.execute(select.where(review_items.c.review_id.in_(chunk))):
+            recorded[row.review_id] = row.status
     for item in reviews:
-        values = {
+        before = recorded.get(item.review_id)
+        if before in DECIDED and item.status != before:
+            continue
+        values: dict[str, object] = {
             "article_id": item.article_id,
             "status": item.status,
             "item": item.item,
@@ -577,9 +597,12 @@ def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: dat
         }
         if item.follows is not None:  # a decision recorded later keeps the link
             values["follows"] = item.follows
-        key = review_items.c.review_id == item.review_id
-        if conn.execute(sa.update(review_items).where(key).values(**values)).rowcount == 0:
+        if before is None:
             conn.execute(review_items.insert().values(review_id=item.review_id, **values))
+            recorded[item.review_id] = item.status
+        else:
+            key = review_items.c.review_id == item.review_id
+            conn.execute(sa.update(review_items).where(key).values(**values))
 
 
 def _upsert_reports(conn: sa.Connection, events: Iterable[Event], now: datetime) -> None:
@@ -590,7 +613,7 @@ def _upsert_reports(conn: sa.Connection, events: Iterable[Event], now: datetime)
         if event.report_id not in newest or event.version >= newest[event.report_id].version:
             newest[event.report_id] = event
     ids = sorted(newest)
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+    for chunk in _chunks(ids):
         recorded = dict(
             conn.execute(
                 sa.select(reports.c.report_id, reports.c.version).where(

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.errors import PublishError
-from pipeline.ledger import Ledger, ReviewStatus
+from pipeline.ledger import Ledger
 from pipeline.models import Article, DeadLetter, Event, ReviewItem
+from pipeline.review import status_of
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def committed_records(
     from kafka import TopicPartition
     from kafka.errors import KafkaError
 
-    from pipeline.consumer import decode
+    from pipeline.consumer import decode, log_invalid
     from pipeline.kafka.client import make_consumer
 
     found: dict[str, list[object]] = {topic: [] for topic in starts}
@@ -67,10 +68,17 @@ def committed_records(
                 for message in records:
                     if message.offset >= ends[TopicPartition(message.topic, message.partition)]:
                         continue
+                    if message.value is None:
+                        continue  # a tombstone: nothing to record
                     headers = {k: v for k, v in (message.headers or [])}
-                    found[message.topic].append(
-                        decode(message.topic, headers, message.value, settings)
-                    )
+                    try:
+                        record = decode(message.topic, headers, message.value, settings)
+                    except ValueError as exc:  # pydantic's ValidationError included
+                        # Not ours to repair, and failing here would fail every later
+                        # run on the same record: say where it is and read on.
+                        log_invalid(message.topic, message.partition, message.offset, exc)
+                        continue
+                    found[message.topic].append(record)
         next_offsets: dict[str, Offsets] = {topic: {} for topic in starts}
         for tp in tps:
             next_offsets[tp.topic][tp.partition] = ends[tp]
@@ -106,10 +114,7 @@ def reconcile_ledger(settings: Settings, ledger: Ledger) -> set[tuple[str, str]]
             articles_topic,
         )
     latest = {r.review_id: r for r in found[review_topic] if isinstance(r, ReviewItem)}
-    statuses = [
-        ReviewStatus(i.review_id, i.event.article.article_id, i.status, i.model_dump_json())
-        for i in latest.values()
-    ]
+    statuses = [status_of(i) for i in latest.values()]
     ledger.recover_reviews(statuses, review_topic, ends.get(review_topic, {}))
     return {(a.article_id, a.content_sha256) for a in recovered}
 

@@ -25,6 +25,25 @@ from pipeline.ledger import Ledger, ReviewStatus
 from pipeline.models import ReviewItem, utc_now
 from pipeline.settings import Settings
 
+NEXT_VERSION_NOTE = "next version of review item "
+
+
+def next_version_note(previous_id: str) -> str:
+    """The note of an item whose event is the next version of ``previous_id``'s."""
+    return NEXT_VERSION_NOTE + previous_id
+
+
+def status_of(item: ReviewItem) -> ReviewStatus:
+    """What the ledger keeps of an item, with the item it follows as its note names it
+    (the pipeline writes that note; a reviewer's note replaces it only on a pending item,
+    whose predecessor is superseded and never matched again, so no link that matters is
+    lost)."""
+    note = item.note or ""
+    follows = note.removeprefix(NEXT_VERSION_NOTE) if note.startswith(NEXT_VERSION_NOTE) else None
+    return ReviewStatus(
+        item.review_id, item.event.article.article_id, item.status, item.model_dump_json(), follows
+    )
+
 
 class ReviewError(PipelineError):
     """No pending review item with that id."""
@@ -37,7 +56,9 @@ def review_items(settings: Settings) -> dict[str, ReviewItem]:
     from pipeline.consumer import TypedConsumer
 
     items: dict[str, ReviewItem] = {}
-    with TypedConsumer(settings, [settings.topic_review], idle_timeout_ms=3000) as consumer:
+    with TypedConsumer(
+        settings, [settings.topic_review], idle_timeout_ms=3000, skip_invalid=True
+    ) as consumer:
         for received in consumer:
             if isinstance(received.record, ReviewItem):
                 items[received.record.review_id] = received.record
@@ -79,9 +100,6 @@ def decide(
     else:
         with open_writer(settings) as producer:
             send_records(producer, [], settings, extra=[decision])
-    status = ReviewStatus(
-        review_id, item.event.article.article_id, decided.status, decided.model_dump_json()
-    )
     with Ledger.from_settings(settings) as ledger:
-        ledger.record_reviews([status])
+        ledger.record_reviews([status_of(decided)])
     return decided

@@ -456,12 +456,15 @@ def hold_for_review(
     from pipeline.lifecycle import pair_versions
     from pipeline.models import ReviewItem, utc_now
     from pipeline.publish import review_message
+    from pipeline.review import next_version_note, status_of
 
     bar = settings.review_below_confidence
     low = {e.event_id: e for e in events if e.confidence < bar}
     whole = set(whole)
     known = ledger.review_statuses(review_ids=low, article_ids=whole)
-    followed = {k.follows for k in known.values() if k.follows}
+    # An item followed by a live next version passed its decision (or its place) on; a
+    # superseded follower does not count (its predecessor came back and is open again).
+    followed = {k.follows for k in known.values() if k.follows and k.status != "superseded"}
     earlier = [  # open ends of these articles' item chains, for events of an earlier version
         ReviewItem.model_validate_json(k.item)
         for i, k in sorted(known.items())
@@ -479,7 +482,6 @@ def hold_for_review(
         previous.update({n: items_before[o.event_id] for n, o in paired.items()})
     successor = {p.review_id: n for n, p in previous.items()}
     items: list[ReviewItem] = []
-    follows: dict[str, str] = {}
     for event in new:
         reason = (
             f"confidence {event.confidence:.2f} below {bar:.2f} (PIPELINE_REVIEW_BELOW_CONFIDENCE)"
@@ -487,8 +489,7 @@ def hold_for_review(
         item = ReviewItem(review_id=event.event_id, reason=reason, event=event)
         before = previous.get(event.event_id)
         if before is not None:
-            follows[item.review_id] = before.review_id
-            note = f"next version of review item {before.review_id}"
+            note = next_version_note(before.review_id)
             if before.status in ("accepted", "rejected"):
                 item = item.model_copy(
                     update={"status": before.status, "decided_at": utc_now(), "note": note}
@@ -517,16 +518,7 @@ def hold_for_review(
                 )
             )
     kept = [e for e in events if e.event_id not in low or e.event_id in publish]
-    statuses = [
-        ReviewStatus(
-            i.review_id,
-            i.event.article.article_id,
-            i.status,
-            i.model_dump_json(),
-            follows.get(i.review_id),
-        )
-        for i in items
-    ]
+    statuses = [status_of(i) for i in items]
     return kept, [review_message(i, settings) for i in items], statuses
 
 

@@ -126,3 +126,58 @@ def test_decided_items_never_reopen(ledger: Ledger) -> None:
     _decide(ledger, "e1", "rejected")
     published, items = _run(ledger, [_held("e1", DRONES)])
     assert published == [] and items == {}
+
+
+def test_an_item_that_came_back_is_superseded_again_when_it_goes(ledger: Ledger) -> None:
+    """v1 holds a, v2 its next version b, v3 undoes the edit (a is back, after b), v4 cuts
+    the sentence: a is superseded, not left pending on a text that is gone."""
+    _run(ledger, [_held("a", DRONES)])
+    _run(ledger, [_held("b", DRONES.replace("about 80", "roughly 80"))])
+    _, items = _run(ledger, [_held("a", DRONES)])
+    assert items["a"].status == "pending" and items["b"].status == "superseded"
+    _, items = _run(ledger, [])
+    assert items["a"].status == "superseded"
+
+
+def test_an_item_that_came_back_passes_its_decision_on(ledger: Ledger) -> None:
+    _run(ledger, [_held("a", DRONES)])
+    _run(ledger, [_held("b", DRONES.replace("about 80", "roughly 80"))])
+    _run(ledger, [_held("a", DRONES)])
+    _decide(ledger, "a", "accepted")
+    published, items = _run(ledger, [_held("c", DRONES.removesuffix(".") + " on Monday.")])
+    assert published == ["c"] and items["c"].status == "accepted"
+
+
+def test_decisions_read_back_from_the_topic_pass_on_once(ledger: Ledger) -> None:
+    """What the reconciliation records (each item's state as on news.review, the item it
+    follows named by its note) is enough to pass a decision on once."""
+    import sqlalchemy as sa
+
+    from pipeline.ledger import review_items
+    from pipeline.review import status_of
+
+    _run(ledger, [_held("a1", DRONES)])
+    _decide(ledger, "a1", "accepted")
+    v2 = DRONES.replace("about 80", "roughly 80")
+    _run(ledger, [_held("a2", v2)])
+    on_topic = ledger.review_statuses(article_ids=[ARTICLE.article_id]).values()
+    items = [ReviewItem.model_validate_json(k.item) for k in on_topic]
+    with ledger.engine.begin() as conn:
+        conn.execute(sa.delete(review_items))
+    ledger.recover_reviews([status_of(i) for i in items], "news.review", {0: len(items)})
+    assert ledger.review_statuses(review_ids=["a2"])["a2"].follows == "a1"
+    published, items_now = _run(
+        ledger, [_held("a3", v2 + " He spoke in Brussels."), _held("b3", MISSILES)]
+    )
+    assert published == ["a3"] and items_now["b3"].status == "pending"
+
+
+def test_a_decision_is_never_undone_by_a_stale_state(ledger: Ledger) -> None:
+    """A reconciliation that read the topic before a decision's commit may write the item's
+    pending state after the decision: the decision stays."""
+    from pipeline.review import status_of
+
+    _, items = _run(ledger, [_held("e1", DRONES)])
+    _decide(ledger, "e1", "rejected")
+    ledger.recover_reviews([status_of(items["e1"])], "news.review", {0: 1})
+    assert ledger.review_statuses(review_ids=["e1"])["e1"].status == "rejected"
