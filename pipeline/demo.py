@@ -84,9 +84,13 @@ def read_topics(
     return out
 
 
-def _line(topic: str, value: dict[str, object] | None) -> str:
+def _line(topic: str, value: object) -> str:
     if value is None:
         return "    - (removed: a tombstone)"
+    if isinstance(value, bytes):  # the consumer hands over what is not JSON as bytes
+        return f"    - (not a pipeline message: {len(value)} bytes that are not JSON)"
+    if not isinstance(value, dict):
+        return f"    - (not a pipeline message: a JSON {type(value).__name__})"
     details = value.get("details")
     if isinstance(details, dict):
         who = details.get("speaker") or details.get("actor") or details.get("party") or "?"
