@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+from collections import OrderedDict
 
 import numpy as np
 
@@ -30,7 +30,6 @@ def shingles(text: str, size: int = SHINGLE) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
-@lru_cache(maxsize=512)  # classifying and recording an article both need its fingerprint
 def simhash(text: str) -> int:
     """A 64-bit simhash of ``text`` (unsigned).
 
@@ -49,6 +48,21 @@ def simhash(text: str) -> int:
     bits = np.unpackbits(values.view(np.uint8), bitorder="little").reshape(-1, 64)
     ones = bits.sum(axis=0, dtype=np.int64)
     return sum(1 << bit for bit, count in enumerate(ones.tolist()) if 2 * count > len(grams))
+
+
+_FINGERPRINTS: OrderedDict[str, int] = OrderedDict()  # content SHA-256 -> simhash, newest last
+_FINGERPRINTS_KEPT = 1 << 16  # about 8 MiB; no text is kept alive
+
+
+def text_simhash(text: str, content_sha256: str) -> int:
+    """:func:`simhash` of an article's text, remembered by the text's SHA-256: classifying
+    and recording an article both need it, and a run may hold thousands of articles."""
+    found = _FINGERPRINTS.get(content_sha256)
+    if found is None:
+        found = _FINGERPRINTS[content_sha256] = simhash(text)
+        if len(_FINGERPRINTS) > _FINGERPRINTS_KEPT:
+            _FINGERPRINTS.popitem(last=False)
+    return found
 
 
 def hamming(a: int, b: int) -> int:

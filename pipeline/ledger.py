@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.dedup import bands, from_signed, hamming, simhash, to_signed
+from pipeline.dedup import bands, from_signed, hamming, text_simhash, to_signed
 from pipeline.errors import LedgerError
 from pipeline.models import Article, Event
 from pipeline.settings import Settings
@@ -486,7 +486,7 @@ def _insert_versions(
                 versions.c.article_id == article.article_id
             )
         ).scalar()
-        fingerprint = simhash(article.text)
+        fingerprint = text_simhash(article.text, article.content_sha256)
         conn.execute(
             versions.insert().values(
                 article_id=article.article_id,

@@ -294,11 +294,10 @@ def _lookup(tokens: tuple[_Token, ...], i: int, table: _PhraseTable) -> tuple[st
     if i >= len(tokens):
         return None
     longest = _longest_from(table).get(tokens[i].folded, 0)
-    vocab = _vocabulary()
     for n in range(min(longest, len(tokens) - i), 0, -1):
         phrase = tuple(t.folded for t in tokens[i : i + n])
         short = n == 1 and len(phrase[0]) <= 3 and not tokens[i].text.isupper()
-        if short and phrase not in vocab.people:  # "Xi" is a name in any case
+        if short and phrase not in _vocabulary().people:  # "Xi" is a name in any case
             continue
         if phrase in table:
             return (table[phrase] if isinstance(table, dict) else " ".join(phrase)), n
@@ -320,8 +319,22 @@ def _inflected(word: str, table_id: int) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
+def _may_name_entity(word: str, people_id: int, entities_id: int) -> bool:
+    """Whether a word opens a phrase of the people or entities tables (by id: see
+    _longest_from), or inflects a one-word one: most words do not, and need no lookup."""
+    return any(
+        word in _LONGEST_FROM[table_id][1] or _inflected(word, table_id) is not None
+        for table_id in (people_id, entities_id)
+    )
+
+
 def _entity(tokens: tuple[_Token, ...], i: int) -> tuple[str, int] | None:
     vocab = _vocabulary()
+    people, entities = vocab.people, vocab.entities
+    _longest_from(people), _longest_from(entities)  # registered under their ids
+    if i < len(tokens) and not _may_name_entity(tokens[i].folded, id(people), id(entities)):
+        return None
     if (hit := _lookup(tokens, i, vocab.people)) is not None:
         return "p:" + hit[0], hit[1]
     if (hit := _lookup(tokens, i, vocab.entities)) is not None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.dedup import hamming, simhash
+from pipeline.dedup import hamming, text_simhash
 from pipeline.errors import PipelineError, RobotsDisallowed
 from pipeline.events import split_events
 from pipeline.extract import extract_article
@@ -191,6 +191,10 @@ def _failed_outcome(dead: DeadLetter) -> Outcome:
     )
 
 
+def _fingerprint(article: Article) -> int:
+    return text_simhash(article.text, article.content_sha256)
+
+
 class _Classifier:
     """Tells new text from unchanged pages and near-duplicates, in discovery order."""
 
@@ -209,21 +213,21 @@ class _Classifier:
             "content_sha256": article.content_sha256,
         }
         if article.article_id in self.accepted:
-            first, _, first_source = self.accepted[article.article_id]
+            first, accepted_fingerprint, first_source = self.accepted[article.article_id]
             return Outcome(
                 source,
                 "duplicate",
                 reason=f"same canonical URL as {first_source} in this run",
                 duplicate_of=first.article_id,
                 duplicate_of_version=first.version,
-                distance=hamming(simhash(first.text), simhash(article.text)),
+                distance=hamming(accepted_fingerprint, _fingerprint(article)),
                 **base,
             ), None
         latest = self.ledger.latest(article.article_id)
         if latest is not None and latest.content_sha256 == article.content_sha256:
             if self.force:  # a replay: the same text again, same version, same event ids
                 article = article.model_copy(update={"version": latest.version})
-                self.accepted[article.article_id] = (article, simhash(article.text), source)
+                self.accepted[article.article_id] = (article, _fingerprint(article), source)
                 return Outcome(source, PENDING, version=latest.version, **base), article
             return Outcome(
                 source,
@@ -232,7 +236,7 @@ class _Classifier:
                 version=latest.version,
                 **base,
             ), None
-        fingerprint = simhash(article.text)
+        fingerprint = _fingerprint(article)
         near = (
             self.ledger.near_duplicates(
                 fingerprint, self.max_distance, other_than=article.article_id
