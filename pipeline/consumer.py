@@ -67,14 +67,37 @@ def decode(
 log = logging.getLogger(__name__)
 
 
-def log_invalid(topic: str, partition: int, offset: int, error: Exception) -> None:
-    """Say where a record that is not a valid message is, and why, when it is stepped over."""
-    log.warning(
-        "%s partition %d offset %d is not a message this pipeline can read, stepped over: %s",
-        topic,
-        partition,
-        offset,
-        str(error).splitlines()[0] if str(error) else type(error).__name__,
+def read_message(message: Any, settings: Settings, *, skip_invalid: bool) -> Received | None:
+    """One consumed Kafka message as a :class:`Received` (``record`` None for a tombstone).
+
+    A message that is not a valid record of its topic raises, or with ``skip_invalid`` is
+    logged (topic, partition, offset, why) and comes back as None.
+    """
+    headers = {k: v for k, v in (message.headers or [])}
+    try:
+        record = (
+            decode(message.topic, headers, message.value, settings)
+            if message.value is not None
+            else None
+        )
+    except ValueError as exc:  # pydantic's ValidationError included
+        if not skip_invalid:
+            raise
+        log.warning(
+            "%s partition %d offset %d is not a message this pipeline can read, stepped over: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        return None
+    return Received(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        headers=headers,
+        record=record,
     )
 
 
@@ -130,26 +153,10 @@ class TypedConsumer:
 
     def __iter__(self) -> Iterator[Received]:
         for message in self._consumer:
-            headers = {k: v for k, v in (message.headers or [])}
-            try:
-                record = (
-                    decode(message.topic, headers, message.value, self.settings)
-                    if message.value is not None
-                    else None
-                )
-            except ValueError as exc:  # pydantic's ValidationError included
-                if not self.skip_invalid:
-                    raise
-                log_invalid(message.topic, message.partition, message.offset, exc)
-                continue
-            yield Received(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                headers=headers,
-                record=record,
-            )
+            if (
+                got := read_message(message, self.settings, skip_invalid=self.skip_invalid)
+            ) is not None:
+                yield got
 
     def commit(self, received: Received | None = None) -> None:
         """Commit the group's position: after ``received`` (or everything consumed so far)."""

@@ -573,7 +573,7 @@ def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield ids[start : start + size]
 
 
-DECIDED = ("accepted", "rejected")
+DECIDED = ("accepted", "rejected")  # review statuses that never change again
 
 
 def _save_reviews(conn: sa.Connection, reviews: Sequence[ReviewStatus], now: datetime) -> None:

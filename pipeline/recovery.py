@@ -39,7 +39,7 @@ def committed_records(
     from kafka import TopicPartition
     from kafka.errors import KafkaError
 
-    from pipeline.consumer import decode, log_invalid
+    from pipeline.consumer import read_message
     from pipeline.kafka.client import make_consumer
 
     found: dict[str, list[object]] = {topic: [] for topic in starts}
@@ -68,16 +68,12 @@ def committed_records(
                 for message in records:
                     if message.offset >= ends[TopicPartition(message.topic, message.partition)]:
                         continue
-                    if message.value is None:
-                        continue  # a tombstone: nothing to record
-                    headers = {k: v for k, v in (message.headers or [])}
-                    try:
-                        record = decode(message.topic, headers, message.value, settings)
-                    except ValueError as exc:  # pydantic's ValidationError included
-                        # Not ours to repair, and failing here would fail every later
-                        # run on the same record: say where it is and read on.
-                        log_invalid(message.topic, message.partition, message.offset, exc)
+                    got = read_message(message, settings, skip_invalid=True)
+                    # Skipped: a tombstone (nothing to record), or a record that is not
+                    # ours to repair (failing on it would fail every later run).
+                    if got is None or got.record is None:
                         continue
+                    record = got.record
                     found[message.topic].append(record)
         next_offsets: dict[str, Offsets] = {topic: {} for topic in starts}
         for tp in tps:

@@ -31,7 +31,7 @@ from pipeline.errors import PipelineError, RobotsDisallowed
 from pipeline.events import split_events
 from pipeline.extract import extract_article
 from pipeline.fetch import FetchedPage, Fetcher
-from pipeline.ledger import Duplicate, Ledger, OccurrenceWrites, ReviewStatus
+from pipeline.ledger import DECIDED, Duplicate, Ledger, OccurrenceWrites, ReviewStatus
 from pipeline.models import Article, DeadLetter, Event
 from pipeline.settings import Settings
 from pipeline.sources import Candidate, discover
@@ -494,7 +494,7 @@ def hold_for_review(
         before = previous.get(event.event_id)
         if before is not None:
             note = next_version_note(before.review_id)
-            if before.status in ("accepted", "rejected"):
+            if before.status in DECIDED:
                 item = item.model_copy(
                     update={"status": before.status, "decided_at": utc_now(), "note": note}
                 )
