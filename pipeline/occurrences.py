@@ -320,21 +320,20 @@ def _inflected(word: str, table_id: int) -> str | None:
 
 
 @lru_cache(maxsize=1 << 16)
-def _may_name_entity(word: str, people_id: int, entities_id: int) -> bool:
-    """Whether a word opens a phrase of the people or entities tables (by id: see
-    _longest_from), or inflects a one-word one: most words do not, and need no lookup."""
+def _may_name_entity(word: str) -> bool:
+    """Whether a word opens a phrase of the people or entities tables, or inflects a
+    one-word one: most words do not, and need no lookup."""
+    vocab = _vocabulary()
     return any(
-        word in _LONGEST_FROM[table_id][1] or _inflected(word, table_id) is not None
-        for table_id in (people_id, entities_id)
+        word in _longest_from(table) or _inflected(word, id(table)) is not None
+        for table in (vocab.people, vocab.entities)
     )
 
 
 def _entity(tokens: tuple[_Token, ...], i: int) -> tuple[str, int] | None:
-    vocab = _vocabulary()
-    people, entities = vocab.people, vocab.entities
-    _longest_from(people), _longest_from(entities)  # registered under their ids
-    if i < len(tokens) and not _may_name_entity(tokens[i].folded, id(people), id(entities)):
+    if i < len(tokens) and not _may_name_entity(tokens[i].folded):
         return None
+    vocab = _vocabulary()
     if (hit := _lookup(tokens, i, vocab.people)) is not None:
         return "p:" + hit[0], hit[1]
     if (hit := _lookup(tokens, i, vocab.entities)) is not None:
