@@ -52,13 +52,11 @@ def _run(ledger: Ledger, events: list[Event]) -> tuple[list[str], dict[str, Revi
 
 def _decide(ledger: Ledger, review_id: str, status: str) -> None:
     """What ``pipeline review accept|reject`` records in the ledger."""
-    from pipeline.ledger import ReviewStatus
+    from pipeline.review import status_of
 
     item = ledger.review_statuses(review_ids=[review_id])[review_id]
     decided = ReviewItem.model_validate_json(item.item).model_copy(update={"status": status})
-    ledger.record_reviews(
-        [ReviewStatus(review_id, ARTICLE.article_id, status, decided.model_dump_json())]
-    )
+    ledger.record_reviews([status_of(decided)])
 
 
 def test_a_decision_passes_to_the_most_similar_next_version(ledger: Ledger) -> None:
